@@ -1,0 +1,301 @@
+//! The ladder file as written, and its validation into a [`Ladder`].
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ladder, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage};
+use crate::error::{Location, Problem};
+use crate::metric::{Direction, Metric};
+use crate::source::Source;
+use crate::suggest;
+
+/// A ladder file as written, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLadder {
+    /// Version of this format; must be 1.
+    pub schema_version: u32,
+    /// The stages, lowest first.
+    #[serde(default)]
+    pub stage: Vec<RawStage>,
+    /// The rules that check metrics.
+    #[serde(default)]
+    pub rule: Vec<RawRule>,
+}
+
+/// One `[[stage]]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    /// Position on the ladder: 1 for the first stage, then 2, 3, ...
+    pub id: u32,
+    /// Short name, such as "Traction".
+    pub name: String,
+    /// Fewest users of this stage (inclusive); 0 for the first stage, the
+    /// previous stage's `users_max` for the others.
+    pub users_min: u64,
+    /// Users at which the next stage starts (exclusive); omitted for the top stage only.
+    #[serde(default)]
+    pub users_max: Option<u64>,
+    /// Monthly infrastructure cost range, in whole US dollars.
+    pub cost_usd_month: CostRange,
+    /// The components of this rung's architecture.
+    #[serde(default)]
+    pub architecture: Vec<String>,
+    /// The database strategy of this rung.
+    pub database: String,
+    /// The team this rung needs.
+    pub team: String,
+    /// Rule ids: when one of them is critical, move to the next stage.
+    #[serde(default)]
+    pub scale_when: Vec<String>,
+}
+
+/// A monthly cost range in whole US dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostRange {
+    /// Lowest expected monthly cost.
+    pub min: u64,
+    /// Highest expected monthly cost; at least `min`.
+    pub max: u64,
+}
+
+/// One `[[rule]]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Stable id, such as "db-cpu"; unique in the file.
+    pub id: String,
+    /// The metric checked: `api_p95_ms`, `db_cpu_pct`, `db_connections_pct`,
+    /// `cache_hit_rate_pct` or `replication_lag_ms`.
+    pub metric: String,
+    /// "above" when larger values are worse, "below" when smaller values are worse.
+    pub direction: Direction,
+    /// At or beyond this value the rule raises a warning.
+    pub warning: f64,
+    /// Strictly beyond this value the rule is critical.
+    pub critical: f64,
+    /// What the rule checks, in a few words.
+    pub title: String,
+    /// What to do when the rule fires.
+    pub remedy: String,
+    /// Why the threshold matters, in a sentence or two.
+    #[serde(default)]
+    pub rationale: Option<String>,
+}
+
+impl RawLadder {
+    /// Checks every constraint, returning all problems found.
+    pub fn validate(self, source: &Source) -> Result<Ladder, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let stage_at = |index: usize| nth_table(source, "stage", index);
+        let rule_at = |index: usize| nth_table(source, "rule", index);
+
+        if self.schema_version != SCHEMA_VERSION {
+            problems.push(Problem::at(
+                source.key_location("schema_version"),
+                format!(
+                    "schema_version {} is not supported; this scalectl reads version {SCHEMA_VERSION}",
+                    self.schema_version
+                ),
+            ));
+        }
+
+        let mut rule_ids = BTreeSet::new();
+        let mut rules = Vec::with_capacity(self.rule.len());
+        for (index, raw) in self.rule.into_iter().enumerate() {
+            let at = rule_at(index);
+            let label = format!("rule `{}`", raw.id);
+            if raw.id.trim().is_empty() {
+                problems.push(Problem::at(
+                    at,
+                    format!("rule #{} has an empty id", index + 1),
+                ));
+            } else if !rule_ids.insert(raw.id.clone()) {
+                problems.push(Problem::at(
+                    at,
+                    format!("{label} is defined more than once"),
+                ));
+            } else if RESERVED_RULE_IDS.contains(&raw.id.as_str()) {
+                problems.push(Problem::at(
+                    at,
+                    format!("{label}: the id is reserved for scalectl's own alarms"),
+                ));
+            }
+            let metric = Metric::from_name(&raw.metric);
+            if metric.is_none() {
+                let names = Metric::ALL.map(Metric::name);
+                let hint = match suggest::nearest(&raw.metric, names) {
+                    Some(name) => format!("did you mean `{name}`?"),
+                    None => format!("expected one of {}", quoted_list(names)),
+                };
+                problems.push(Problem::at(
+                    at,
+                    format!("{label}: unknown metric `{}`; {hint}", raw.metric),
+                ));
+            }
+            if !raw.warning.is_finite() || !raw.critical.is_finite() {
+                problems.push(Problem::at(
+                    at,
+                    format!("{label}: warning and critical must be finite numbers"),
+                ));
+            } else if !raw.direction.reaches(raw.critical, raw.warning) {
+                let order = match raw.direction {
+                    Direction::Above => "at most",
+                    Direction::Below => "at least",
+                };
+                problems.push(Problem::at(
+                    at,
+                    format!(
+                        "{label}: warning {} must be {order} critical {} when direction is \"{}\"",
+                        raw.warning,
+                        raw.critical,
+                        direction_name(raw.direction)
+                    ),
+                ));
+            }
+            if let Some(metric) = metric {
+                rules.push(Rule {
+                    id: raw.id,
+                    metric,
+                    direction: raw.direction,
+                    warning: raw.warning,
+                    critical: raw.critical,
+                    title: raw.title,
+                    remedy: raw.remedy,
+                    rationale: raw.rationale,
+                });
+            }
+        }
+
+        if self.stage.is_empty() {
+            problems.push(Problem::new(
+                "the ladder has no [[stage]]; it needs at least one",
+            ));
+        }
+        let count = self.stage.len();
+        let mut previous_max = Some(0);
+        let mut stages = Vec::with_capacity(count);
+        for (index, raw) in self.stage.into_iter().enumerate() {
+            let at = stage_at(index);
+            let expected_id = index + 1;
+            let label = format!("stage {}", raw.id);
+            if usize::try_from(raw.id).ok() != Some(expected_id) {
+                problems.push(Problem::at(
+                    at,
+                    format!(
+                        "stage #{expected_id} has id {}; stage ids must run 1, 2, 3, ... in order",
+                        raw.id
+                    ),
+                ));
+            }
+            if raw.name.trim().is_empty() {
+                problems.push(Problem::at(at, format!("{label} has an empty name")));
+            }
+            match previous_max {
+                Some(max) if raw.users_min != max => problems.push(Problem::at(
+                    at,
+                    if index == 0 {
+                        format!("{label}: users_min is {}; the first stage must start at 0", raw.users_min)
+                    } else {
+                        format!(
+                            "{label}: users_min is {} but the stage below ends at {max}; ranges must be contiguous",
+                            raw.users_min
+                        )
+                    },
+                )),
+                _ => {}
+            }
+            let is_top = index + 1 == count;
+            match raw.users_max {
+                None if !is_top => problems.push(Problem::at(
+                    at,
+                    format!("{label} has no users_max; only the top stage may be open-ended"),
+                )),
+                Some(_) if is_top => problems.push(Problem::at(
+                    at,
+                    format!("{label} is the top stage and must not have a users_max"),
+                )),
+                Some(max) if max <= raw.users_min => problems.push(Problem::at(
+                    at,
+                    format!(
+                        "{label}: users_max {max} must be greater than users_min {}",
+                        raw.users_min
+                    ),
+                )),
+                _ => {}
+            }
+            previous_max = raw.users_max;
+            if raw.cost_usd_month.min > raw.cost_usd_month.max {
+                problems.push(Problem::at(
+                    at,
+                    format!(
+                        "{label}: cost_usd_month min {} is greater than max {}",
+                        raw.cost_usd_month.min, raw.cost_usd_month.max
+                    ),
+                ));
+            }
+            for id in &raw.scale_when {
+                if !rule_ids.contains(id) {
+                    let hint = match suggest::nearest(id, rule_ids.iter().map(String::as_str)) {
+                        Some(name) => format!("; did you mean `{name}`?"),
+                        None => String::new(),
+                    };
+                    problems.push(Problem::at(
+                        at,
+                        format!("{label}: scale_when names `{id}`, which is not a rule{hint}"),
+                    ));
+                }
+            }
+            stages.push(Stage {
+                id: raw.id,
+                name: raw.name,
+                users_min: raw.users_min,
+                users_max: raw.users_max,
+                cost_usd_month: raw.cost_usd_month,
+                architecture: raw.architecture,
+                database: raw.database,
+                team: raw.team,
+                scale_when: raw.scale_when,
+            });
+        }
+
+        if problems.is_empty() {
+            Ok(Ladder { stages, rules })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Above => "above",
+        Direction::Below => "below",
+    }
+}
+
+fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where the `index`-th `[[name]]` table header is, in a TOML ladder file.
+fn nth_table(source: &Source, name: &str, index: usize) -> Option<Location> {
+    let header = format!("[[{name}]]");
+    source
+        .text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == header)
+        .nth(index)
+        .map(|(number, line)| Location {
+            line: number + 1,
+            column: line.len() - line.trim_start().len() + 1,
+        })
+}

@@ -1,0 +1,9 @@
+//! scalectl: place a running system on the scaling ladder from its measured
+//! metrics, and say what to do next and what it costs.
+
+pub mod error;
+pub mod ladder;
+pub mod metric;
+pub mod metrics;
+pub mod source;
+mod suggest;

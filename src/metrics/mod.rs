@@ -1,0 +1,151 @@
+//! The metrics report: observed numbers about a running system, parsed and
+//! validated into a [`Report`].
+
+mod values;
+
+use serde::Deserialize;
+
+use crate::error::{FileError, Problem};
+use crate::ladder::Ladder;
+use crate::metric::Metric;
+use crate::source::Source;
+
+pub use values::{Answers, Limit, NonNegative, Percent, Users, Whole};
+
+/// A metrics report as written. Only `users` is required.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// Name shown in reports.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Active users: a whole number, or a string such as "42K", "1.2M", "42_000".
+    pub users: Users,
+    /// API p95 response time, in milliseconds (>= 0).
+    #[serde(default)]
+    pub api_p95_ms: Option<NonNegative>,
+    /// CPU of the busiest database node (primary, or hottest shard), in percent (0-100).
+    #[serde(default)]
+    pub db_cpu_pct: Option<Percent>,
+    /// Open database connections (a whole number >= 0).
+    #[serde(default)]
+    pub db_connections: Option<Whole>,
+    /// The database server's connection limit (a whole number > 0).
+    #[serde(default)]
+    pub db_max_connections: Option<Limit>,
+    /// Cache hit rate, in percent (0-100).
+    #[serde(default)]
+    pub cache_hit_rate_pct: Option<Percent>,
+    /// Worst replica lag, in milliseconds (>= 0).
+    #[serde(default)]
+    pub replication_lag_ms: Option<NonNegative>,
+    /// Id of the ladder stage whose architecture runs today.
+    #[serde(default)]
+    pub current_stage: Option<Whole>,
+    /// Current monthly infrastructure spend, in US dollars (>= 0).
+    #[serde(default)]
+    pub monthly_cost_usd: Option<NonNegative>,
+    /// Manual answers to the scaling checklist: item id -> done.
+    #[serde(default)]
+    pub checklist: Answers,
+}
+
+/// A validated metrics report: every number is in range and `current_stage`
+/// names a stage of the ladder it was checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Name shown in reports.
+    pub service: Option<String>,
+    /// Active users.
+    pub users: u64,
+    /// API p95 response time, in milliseconds.
+    pub api_p95_ms: Option<f64>,
+    /// CPU of the busiest database node, in percent.
+    pub db_cpu_pct: Option<f64>,
+    /// Open database connections.
+    pub db_connections: Option<u64>,
+    /// The database server's connection limit, greater than 0.
+    pub db_max_connections: Option<u64>,
+    /// Cache hit rate, in percent.
+    pub cache_hit_rate_pct: Option<f64>,
+    /// Worst replica lag, in milliseconds.
+    pub replication_lag_ms: Option<f64>,
+    /// The ladder stage whose architecture runs today.
+    pub current_stage: Option<u32>,
+    /// Current monthly spend, in US dollars.
+    pub monthly_cost_usd: Option<f64>,
+    /// Manual answers to the checklist.
+    pub checklist: Answers,
+}
+
+impl Report {
+    /// Parses a report and checks it against `ladder`.
+    pub fn parse(source: &Source, ladder: &Ladder) -> Result<Self, FileError> {
+        let fail = |problem| FileError::new(source.name.clone(), problem);
+        let raw: RawReport = source.deserialize().map_err(fail)?;
+        raw.validate(ladder)
+            .map_err(|message| fail(Problem::at(source.key_location("current_stage"), message)))
+    }
+
+    /// The value of a metric, if the report has it. The connection percentage
+    /// is derived from `db_connections` and `db_max_connections` when both are given.
+    pub fn metric(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::ApiP95Ms => self.api_p95_ms,
+            Metric::DbCpuPct => self.db_cpu_pct,
+            #[allow(clippy::cast_precision_loss)]
+            Metric::DbConnectionsPct => match (self.db_connections, self.db_max_connections) {
+                (Some(open), Some(max)) => Some(100.0 * open as f64 / max as f64),
+                _ => None,
+            },
+            Metric::CacheHitRatePct => self.cache_hit_rate_pct,
+            Metric::ReplicationLagMs => self.replication_lag_ms,
+        }
+    }
+
+    /// A report with only a user count, as used for what-if questions.
+    pub fn with_users(users: u64) -> Self {
+        RawReport {
+            users: Users(users),
+            ..RawReport::default()
+        }
+        .into_report()
+    }
+}
+
+impl RawReport {
+    /// Checks the fields that depend on the ladder.
+    pub fn validate(self, ladder: &Ladder) -> Result<Report, String> {
+        if let Some(Whole(id)) = self.current_stage
+            && u32::try_from(id)
+                .ok()
+                .and_then(|id| ladder.stage(id))
+                .is_none()
+        {
+            return Err(format!(
+                "current_stage {id} is not a stage of the ladder; expected 1 to {}",
+                ladder.top().id
+            ));
+        }
+        Ok(self.into_report())
+    }
+
+    fn into_report(self) -> Report {
+        Report {
+            service: self.service,
+            users: self.users.0,
+            api_p95_ms: self.api_p95_ms.map(|v| v.0),
+            db_cpu_pct: self.db_cpu_pct.map(|v| v.0),
+            db_connections: self.db_connections.map(|v| v.0),
+            db_max_connections: self.db_max_connections.map(|v| v.0),
+            cache_hit_rate_pct: self.cache_hit_rate_pct.map(|v| v.0),
+            replication_lag_ms: self.replication_lag_ms.map(|v| v.0),
+            current_stage: self.current_stage.and_then(|v| u32::try_from(v.0).ok()),
+            monthly_cost_usd: self.monthly_cost_usd.map(|v| v.0),
+            checklist: self.checklist,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

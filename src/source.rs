@@ -1,0 +1,385 @@
+//! Reading input files and deserializing them, whatever their format, with
+//! errors that name the file, line and column.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::MessageFormatter;
+
+use crate::error::{FileError, Location, Problem};
+use crate::suggest;
+
+/// The largest input file scalectl reads, in bytes. Metrics reports and ladder
+/// files are a few kilobytes; anything near this size is a mistake.
+pub const MAX_INPUT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The deepest nesting accepted in YAML input.
+pub const MAX_YAML_DEPTH: usize = 64;
+
+/// The name under which standard input appears in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// A data format scalectl reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML 1.2.
+    Yaml,
+    /// JSON.
+    Json,
+    /// TOML 1.0.
+    Toml,
+}
+
+impl Format {
+    /// The format a file's extension names (`.yaml`, `.yml`, `.json`, `.toml`; any case).
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "yaml" | "yml" => Some(Self::Yaml),
+            "json" => Some(Self::Json),
+            "toml" => Some(Self::Toml),
+            _ => None,
+        }
+    }
+}
+
+/// The text of one input, checked to be UTF-8, with its name and format.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The name used in messages: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The text, without a leading byte-order mark.
+    pub text: String,
+    /// How to parse the text.
+    pub format: Format,
+}
+
+impl Source {
+    /// Reads a file, choosing the format by its extension.
+    pub fn read(path: &Path) -> Result<Self, FileError> {
+        let name = path.display().to_string();
+        let fail = |message: String| FileError::new(name.clone(), Problem::new(message));
+        let format = Format::from_path(path).ok_or_else(|| {
+            fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
+        })?;
+        let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+        if metadata.is_dir() {
+            return Err(fail("is a directory, not a file".into()));
+        }
+        let bytes = read_bounded(file).map_err(|e| fail(e))?;
+        Self::from_bytes(name, bytes, format)
+    }
+
+    /// Reads standard input as YAML.
+    pub fn stdin() -> Result<Self, FileError> {
+        let bytes = read_bounded(std::io::stdin().lock())
+            .map_err(|e| FileError::new(STDIN_NAME, Problem::new(e)))?;
+        Self::from_bytes(STDIN_NAME.to_owned(), bytes, Format::Yaml)
+    }
+
+    /// Checks raw bytes: not too large, UTF-8, not empty; strips a byte-order mark.
+    pub fn from_bytes(name: String, bytes: Vec<u8>, format: Format) -> Result<Self, FileError> {
+        let fail = |location, message: String| {
+            FileError::new(name.clone(), Problem::at(location, message))
+        };
+        if bytes.len() as u64 > MAX_INPUT_BYTES {
+            return Err(fail(None, too_large()));
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.as_bytes();
+                let location = Location::of_offset(
+                    std::str::from_utf8(&bytes[..valid]).unwrap_or_default(),
+                    valid,
+                );
+                let message = if bytes.contains(&0) {
+                    "is a binary file, not text".to_owned()
+                } else {
+                    "is not valid UTF-8 text".to_owned()
+                };
+                return Err(fail(Some(location), message));
+            }
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
+        if text.contains('\0') {
+            return Err(fail(None, "is a binary file, not text".into()));
+        }
+        if text.trim().is_empty() {
+            return Err(fail(None, "is empty".into()));
+        }
+        Ok(Self { name, text, format })
+    }
+
+    /// Deserializes the whole text into `T`, mapping any error to a located problem.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        match self.format {
+            Format::Yaml => {
+                let options = serde_saphyr::options! {
+                    budget: serde_saphyr::budget! {
+                        max_depth: MAX_YAML_DEPTH,
+                        max_documents: 2,
+                    },
+                    non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+                };
+                serde_saphyr::from_str_with_options(&self.text, options).map_err(|e| {
+                    let e = e.without_snippet();
+                    let message = serde_saphyr::DefaultMessageFormatter.format_message(e);
+                    let location = e.location().and_then(|l| {
+                        let line = usize::try_from(l.line()).ok()?;
+                        let column = usize::try_from(l.column()).ok()?;
+                        (line > 0).then_some(Location { line, column })
+                    });
+                    Problem::at(location, explain(&message))
+                })
+            }
+            Format::Json => serde_json::from_str(&self.text).map_err(|e| {
+                let location = (e.line() > 0).then_some(Location {
+                    line: e.line(),
+                    column: e.column().max(1),
+                });
+                let message = e.to_string();
+                let message = match message.rfind(" at line ") {
+                    Some(at) => &message[..at],
+                    None => &message,
+                };
+                Problem::at(location, explain(message))
+            }),
+            Format::Toml => toml::from_str(&self.text).map_err(|e| {
+                let location = e
+                    .span()
+                    .map(|span| Location::of_offset(&self.text, span.start));
+                Problem::at(location, explain(e.message().trim()))
+            }),
+        }
+    }
+
+    /// The 1-based line and column where `key` is first written as a mapping key,
+    /// in any of the three formats (`key:`, `"key":`, `key =`).
+    pub fn key_location(&self, key: &str) -> Option<Location> {
+        self.text.lines().enumerate().find_map(|(index, line)| {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let (quoted, rest) = match trimmed.strip_prefix(['"', '\'']) {
+                Some(rest) => (true, rest),
+                None => (false, trimmed),
+            };
+            let rest = rest.strip_prefix(key)?;
+            let rest = if quoted {
+                rest.strip_prefix(['"', '\''])?
+            } else {
+                rest
+            };
+            rest.trim_start().starts_with([':', '=']).then(|| Location {
+                line: index + 1,
+                column: line[..indent].chars().count() + 1,
+            })
+        })
+    }
+}
+
+fn read_bounded(reader: impl Read) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> String {
+    format!(
+        "is larger than the {} MiB limit for an input file",
+        MAX_INPUT_BYTES / (1024 * 1024)
+    )
+}
+
+/// An I/O error's reason without Rust's "(os error N)" suffix.
+pub fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Rewrites serde's "unknown field" message into one that suggests the nearest
+/// known field; other messages pass through unchanged.
+fn explain(message: &str) -> String {
+    if message.starts_with("multiple YAML documents") || message.contains("Documents {") {
+        return "the file holds several YAML documents (`---`); a report is a single document"
+            .to_owned();
+    }
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        return format!("the YAML is too large or too deeply nested to read safely ({breach})");
+    }
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let known: Vec<&str> = expected
+        .split([',', '`', ' '])
+        .filter(|word| !word.is_empty() && !["expected", "one", "of", "or"].contains(word))
+        .collect();
+    match suggest::nearest(field, known.iter().copied()) {
+        Some(nearest) => format!("unknown field `{field}`; did you mean `{nearest}`?"),
+        None if known.is_empty() => format!("unknown field `{field}`; no fields are allowed here"),
+        None => format!(
+            "unknown field `{field}`; expected one of {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Small {
+        users: u64,
+        db_cpu_pct: Option<f64>,
+    }
+
+    fn source(format: Format, text: &str) -> Source {
+        Source::from_bytes("m".into(), text.as_bytes().to_vec(), format).unwrap()
+    }
+
+    #[test]
+    fn unknown_fields_suggest_the_nearest_in_every_format() {
+        for (format, text, line) in [
+            (Format::Yaml, "users: 1\ndb_cpu: 9\n", 2),
+            (Format::Json, "{\"users\": 1,\n\"db_cpu\": 9}", 2),
+            (Format::Toml, "users = 1\ndb_cpu = 9\n", 2),
+        ] {
+            let problem = source(format, text).deserialize::<Small>().unwrap_err();
+            assert_eq!(
+                problem.message, "unknown field `db_cpu`; did you mean `db_cpu_pct`?",
+                "{format:?}"
+            );
+            assert_eq!(problem.location.map(|l| l.line), Some(line), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn unrelated_unknown_field_lists_the_known_ones() {
+        let problem = source(Format::Yaml, "users: 1\nzzzzzz: 9\n")
+            .deserialize::<Small>()
+            .unwrap_err();
+        assert_eq!(
+            problem.message,
+            "unknown field `zzzzzz`; expected one of `users`, `db_cpu_pct`"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_in_every_format() {
+        for (format, text) in [
+            (Format::Yaml, "users: 1\nusers: 2\n"),
+            (Format::Json, "{\"users\": 1, \"users\": 2}"),
+            (Format::Toml, "users = 1\nusers = 2\n"),
+        ] {
+            let problem = source(format, text).deserialize::<Small>().unwrap_err();
+            assert!(
+                problem.message.contains("duplicate"),
+                "{format:?}: {}",
+                problem.message
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_alias_bombs_and_deep_nesting_are_refused() {
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+        for (i, previous) in ('b'..='j').zip('a'..) {
+            bomb.push_str(&format!(
+                "{i}: &{i} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n"
+            ));
+        }
+        let result =
+            source(Format::Yaml, &bomb).deserialize::<BTreeMap<String, serde_json::Value>>();
+        assert!(result.is_err());
+
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for format in [Format::Yaml, Format::Json, Format::Toml] {
+            let text = if format == Format::Toml {
+                format!("a = {deep}")
+            } else {
+                deep.clone()
+            };
+            let result = source(format, &text).deserialize::<serde_json::Value>();
+            assert!(result.is_err(), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_binary_and_non_utf8_input() {
+        let message = |bytes: &[u8]| {
+            Source::from_bytes("m".into(), bytes.to_vec(), Format::Yaml)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(message(b""), "m: is empty");
+        assert_eq!(message(b" \n\t\n"), "m: is empty");
+        assert_eq!(message(b"users: 1\n\xff"), "m:2:1: is not valid UTF-8 text");
+        assert_eq!(
+            message(b"\x00\x01\x02\xff"),
+            "m:1:4: is a binary file, not text"
+        );
+        assert_eq!(message(b"users: \x00"), "m: is a binary file, not text");
+    }
+
+    #[test]
+    fn strips_a_byte_order_mark() {
+        let source = source(Format::Yaml, "\u{feff}users: 3\n");
+        assert_eq!(source.deserialize::<Small>().unwrap().users, 3);
+    }
+
+    #[test]
+    fn finds_key_lines_in_each_format() {
+        assert_eq!(
+            source(Format::Yaml, "users: 1\n# db_cpu_pct: 3\ndb_cpu_pct: 4\n")
+                .key_location("db_cpu_pct"),
+            Some(Location { line: 3, column: 1 })
+        );
+        assert_eq!(
+            source(Format::Json, "{\n  \"users\": 1\n}").key_location("users"),
+            Some(Location { line: 2, column: 3 })
+        );
+        assert_eq!(
+            source(Format::Toml, "users_max = 1\nusers = 2\n").key_location("users"),
+            Some(Location { line: 2, column: 1 })
+        );
+        assert_eq!(source(Format::Toml, "users = 2\n").key_location("db"), None);
+    }
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(Format::from_path(Path::new("a.YML")), Some(Format::Yaml));
+        assert_eq!(Format::from_path(Path::new("a.json")), Some(Format::Json));
+        assert_eq!(Format::from_path(Path::new("a.toml")), Some(Format::Toml));
+        assert_eq!(Format::from_path(Path::new("a.txt")), None);
+        assert_eq!(Format::from_path(Path::new("yaml")), None);
+    }
+}
