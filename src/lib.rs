@@ -1,6 +1,7 @@
 //! scalectl: place a running system on the scaling ladder from its measured
 //! metrics, and say what to do next and what it costs.
 
+pub mod engine;
 pub mod error;
 pub mod ladder;
 pub mod metric;
