@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::ladder::{Ladder, Rule, Stage};
-use crate::metric::{Metric, format_count, format_number};
+use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
 
 /// How bad an alarm (or a whole report) is.
@@ -104,7 +104,7 @@ pub const CHEAP_FIXES: [(&str, &str); 4] = [
     ),
     (
         "slow_queries_fixed",
-        "Find and fix slow queries (turn on the slow query log)",
+        "Find and fix slow queries, with the slow query log on",
     ),
     (
         "n_plus_one_eliminated",
@@ -211,10 +211,10 @@ fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
         return None;
     };
     let unit = rule.metric.unit();
-    let word = if severity == Severity::Critical {
-        rule.direction.word()
-    } else {
-        "at or beyond"
+    let word = match (severity, rule.direction) {
+        (Severity::Critical, direction) => direction.word(),
+        (_, Direction::Above) => "at or over",
+        (_, Direction::Below) => "at or under",
     };
     Some(Alarm {
         rule: rule.id.clone(),
@@ -258,6 +258,28 @@ fn field_order(field: &str) -> usize {
 
 fn stage_label(stage: &Stage) -> String {
     format!("stage {} ({})", stage.id, stage.name)
+}
+
+/// Dollars with thousands separators, cents only when there are any: "60,000", "99.5".
+pub fn format_dollars(value: f64) -> String {
+    if value.fract() == 0.0 && (0.0..1e15).contains(&value) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return format_count(value as u64);
+    }
+    format_number(value)
+}
+
+/// An alarm value with its unit, as people read it: "78%", "180 ms", "$60,000", "12,000".
+pub fn format_value(metric: &str, value: f64) -> String {
+    match metric {
+        "monthly_cost_usd" => format!("${}", format_dollars(value)),
+        "users" => format_dollars(value),
+        "current_stage" => format!("stage {}", format_number(value)),
+        other => {
+            let unit = Metric::from_name(other).map_or("", Metric::unit);
+            format!("{}{unit}", format_number(value))
+        }
+    }
 }
 
 /// "$1,000-$3,000".
@@ -332,7 +354,7 @@ fn cost_above_range(spend: f64, recommended: &Stage) -> Alarm {
         threshold: recommended.cost_usd_month.max as f64,
         message: format!(
             "monthly spend of ${} is above the {} range of {}",
-            format_number(spend),
+            format_dollars(spend),
             stage_label(recommended),
             cost_range_text(recommended)
         ),
@@ -395,7 +417,7 @@ fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -> Vec<Strin
     if recommended.id > in_use.id {
         for (id, text) in CHEAP_FIXES {
             if report.checklist.0.get(id) != Some(&true) {
-                steps.push(format!("{text} (checklist: {id})"));
+                steps.push(format!("{text} [checklist: {id}]"));
             }
         }
         steps.push(format!(
@@ -416,6 +438,12 @@ fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -> Vec<Strin
             "Add no more architecture: {} already runs ahead of the load",
             stage_label(in_use)
         ));
+        steps.push(format!(
+            "Where it is cheap to undo, simplify towards {} at {}/month",
+            stage_label(recommended),
+            cost_range_text(recommended)
+        ));
+        return steps;
     } else {
         steps.push(format!(
             "Stay on {}: the measurements do not call for more",

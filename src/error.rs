@@ -118,6 +118,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// An output could not be produced.
+    #[error("cannot produce the output: {0}")]
+    Render(String),
     /// A command-line value is not valid.
     #[error("{0}")]
     Usage(String),

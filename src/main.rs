@@ -1,1 +1,14 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = scalectl::cli::Cli::parse();
+    match scalectl::app::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(error) => {
+            eprintln!("error: {:#}", anyhow::Error::from(error));
+            ExitCode::from(scalectl::gate::Outcome::InputError.code())
+        }
+    }
+}

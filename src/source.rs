@@ -61,9 +61,6 @@ impl Source {
     pub fn read(path: &Path) -> Result<Self, FileError> {
         let name = path.display().to_string();
         let fail = |message: String| FileError::new(name.clone(), Problem::new(message));
-        let format = Format::from_path(path).ok_or_else(|| {
-            fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
-        })?;
         let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
         let metadata = file
             .metadata()
@@ -71,7 +68,10 @@ impl Source {
         if metadata.is_dir() {
             return Err(fail("is a directory, not a file".into()));
         }
-        let bytes = read_bounded(file).map_err(|e| fail(e))?;
+        let format = Format::from_path(path).ok_or_else(|| {
+            fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
+        })?;
+        let bytes = read_bounded(file).map_err(fail)?;
         Self::from_bytes(name, bytes, format)
     }
 
@@ -142,25 +142,54 @@ impl Source {
                     Problem::at(location, explain(&message))
                 })
             }
-            Format::Json => serde_json::from_str(&self.text).map_err(|e| {
-                let location = (e.line() > 0).then_some(Location {
-                    line: e.line(),
-                    column: e.column().max(1),
-                });
-                let message = e.to_string();
-                let message = match message.rfind(" at line ") {
-                    Some(at) => &message[..at],
-                    None => &message,
-                };
-                Problem::at(location, explain(message))
-            }),
+            Format::Json => {
+                let mut deserializer = serde_json::Deserializer::from_str(&self.text);
+                let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+                    let key = match e.path().iter().next_back() {
+                        Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+                        _ => None,
+                    };
+                    self.json_problem(e.inner(), key.as_deref())
+                })?;
+                deserializer
+                    .end()
+                    .map_err(|e| self.json_problem(&e, None))?;
+                Ok(value)
+            }
             Format::Toml => toml::from_str(&self.text).map_err(|e| {
                 let location = e
                     .span()
                     .map(|span| Location::of_offset(&self.text, span.start));
-                Problem::at(location, explain(e.message().trim()))
+                let message = e.message().trim();
+                let key = e.span().and_then(|span| self.text.get(span));
+                match key {
+                    Some(key) if message == "duplicate key" => {
+                        Problem::at(location, format!("duplicate key `{key}`"))
+                    }
+                    _ => Problem::at(location, explain(message)),
+                }
             }),
         }
+    }
+
+    /// A JSON error as a located problem. Errors in a value are located at
+    /// the value's key, since serde_json reports where it stopped reading.
+    fn json_problem(&self, error: &serde_json::Error, key: Option<&str>) -> Problem {
+        let key_location = key
+            .filter(|_| error.classify() == serde_json::error::Category::Data)
+            .and_then(|key| self.key_location(key));
+        let location = key_location.or_else(|| {
+            (error.line() > 0).then_some(Location {
+                line: error.line(),
+                column: error.column().max(1),
+            })
+        });
+        let message = error.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(at) => &message[..at],
+            None => &message,
+        };
+        Problem::at(location, explain(message))
     }
 
     /// The 1-based line and column where `key` is first written as a mapping key,

@@ -51,7 +51,7 @@ impl Users {
             .parse()
             .map_err(|_| too_large())?;
         let product = mantissa.checked_mul(multiplier).ok_or_else(too_large)?;
-        if product % scale != 0 {
+        if !product.is_multiple_of(scale) {
             return Err(format!(
                 "user count \"{text}\" is not a whole number of users"
             ));

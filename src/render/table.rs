@@ -1,0 +1,226 @@
+//! The human-readable report: a detailed view for one report, a one-row-per-
+//! report table for a fleet.
+
+use std::fmt::Write as _;
+
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table as Grid, presets};
+
+use super::{Entry, Renderer, Run};
+use crate::engine::{Assessment, Severity, cost_range_text, format_dollars, format_value};
+use crate::error::Error;
+use crate::ladder::Stage;
+use crate::metric::format_count;
+
+/// Renders tables for people.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// Whether to colour severities with ANSI escapes.
+    pub color: bool,
+    /// Print only the closing summary line (fleet runs).
+    pub quiet: bool,
+}
+
+/// Width the tables are laid out in, so that output does not depend on the terminal.
+const WIDTH: u16 = 100;
+
+impl Renderer for Table {
+    fn render(&self, run: &Run<'_>) -> Result<String, Error> {
+        let mut out = String::new();
+        if let [Ok(entry)] = run.results.as_slice()
+            && !self.quiet
+        {
+            self.detail(&mut out, entry);
+            return Ok(out);
+        }
+        if !self.quiet {
+            self.fleet(&mut out, run);
+        }
+        let count = |severity| {
+            run.entries()
+                .filter(|e| e.assessment.status == severity)
+                .count()
+        };
+        let _ = writeln!(
+            out,
+            "{} reports: {} critical, {} warning, {} ok, {} errors",
+            run.results.len(),
+            count(Severity::Critical),
+            count(Severity::Warning),
+            count(Severity::Ok),
+            run.errors().count(),
+        );
+        Ok(out)
+    }
+}
+
+impl Table {
+    fn grid(&self) -> Grid {
+        let mut grid = Grid::new();
+        grid.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(WIDTH);
+        if self.color {
+            grid.enforce_styling();
+        } else {
+            grid.force_no_tty();
+        }
+        grid
+    }
+
+    fn severity_cell(&self, severity: Severity) -> Cell {
+        self.colored(Cell::new(severity.name()), severity)
+    }
+
+    fn colored(&self, cell: Cell, severity: Severity) -> Cell {
+        if !self.color {
+            return cell;
+        }
+        match severity {
+            Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+            Severity::Warning => cell.fg(Color::Yellow),
+            Severity::Ok => cell.fg(Color::Green),
+        }
+    }
+
+    fn paint(&self, text: &str, severity: Severity) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        let code = match severity {
+            Severity::Critical => "1;31",
+            Severity::Warning => "33",
+            Severity::Ok => "32",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn detail(&self, out: &mut String, entry: &Entry<'_>) {
+        let a = &entry.assessment;
+        let title = match &a.service {
+            Some(service) => format!("{service} ({})", entry.file),
+            None => entry.file.clone(),
+        };
+        let status = self.paint(&a.status.name().to_uppercase(), a.status);
+        let _ = writeln!(out, "{title}: {status}");
+
+        let mut summary = self.grid();
+        summary.add_row(vec!["users".to_owned(), format_count(a.users)]);
+        summary.add_row(vec!["stage".to_owned(), stage_line(a.stage)]);
+        if let Some(current) = a.current_stage {
+            summary.add_row(vec!["architecture in use".to_owned(), stage_name(current)]);
+        }
+        summary.add_row(vec![
+            "recommended".to_owned(),
+            format!("{}: {}", stage_name(a.recommended_stage), a.reason),
+        ]);
+        summary.add_row(vec!["cost".to_owned(), cost_line(a)]);
+        if let Some(next) = a.next_stage {
+            summary.add_row(vec![
+                "plan for next".to_owned(),
+                format!("{} at {}/month", stage_name(next), cost_range_text(next)),
+            ]);
+        }
+        if !a.missing_metrics.is_empty() {
+            summary.add_row(vec![
+                "not measured".to_owned(),
+                a.missing_metrics.join(", "),
+            ]);
+        }
+        let _ = writeln!(out, "{summary}");
+
+        if a.alarms.is_empty() {
+            let _ = writeln!(out, "\nNo alarms.");
+        } else {
+            let mut alarms = self.grid();
+            alarms.set_header(vec!["severity", "rule", "observed", "threshold", "message"]);
+            for alarm in &a.alarms {
+                alarms.add_row(vec![
+                    self.severity_cell(alarm.severity),
+                    Cell::new(&alarm.rule),
+                    Cell::new(format_value(&alarm.metric, alarm.observed)),
+                    Cell::new(format_value(&alarm.metric, alarm.threshold)),
+                    Cell::new(&alarm.message),
+                ]);
+            }
+            let _ = writeln!(out, "\nAlarms\n{alarms}");
+        }
+
+        let _ = writeln!(out, "\nNext steps");
+        for (i, step) in a.next_steps.iter().enumerate() {
+            let _ = writeln!(out, "{:>3}. {step}", i + 1);
+        }
+    }
+
+    fn fleet(&self, out: &mut String, run: &Run<'_>) {
+        let mut grid = self.grid();
+        grid.set_header(vec![
+            "report",
+            "service",
+            "users",
+            "stage",
+            "recommended",
+            "worst alarm",
+            "cost range",
+        ]);
+        grid.set_content_arrangement(ContentArrangement::Disabled);
+        for result in &run.results {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let mut row = vec![Cell::new(&error.path)];
+                    row.extend(["-", "-", "-", "-"].map(Cell::new));
+                    row.push(self.colored(Cell::new("error"), Severity::Critical));
+                    row.push(Cell::new("-"));
+                    grid.add_row(row);
+                    continue;
+                }
+            };
+            let a = &entry.assessment;
+            let worst = match a.alarms.first() {
+                Some(alarm) => self.colored(
+                    Cell::new(format!("{} {}", alarm.severity, alarm.rule)),
+                    alarm.severity,
+                ),
+                None => self.colored(Cell::new("ok"), Severity::Ok),
+            };
+            grid.add_row(vec![
+                Cell::new(&entry.file),
+                Cell::new(a.service.as_deref().unwrap_or("-")),
+                Cell::new(format_count(a.users)),
+                Cell::new(stage_name(a.stage)),
+                Cell::new(stage_name(a.recommended_stage)),
+                worst,
+                Cell::new(format!("{}/month", cost_range_text(a.recommended_stage))),
+            ]);
+        }
+        let _ = writeln!(out, "{grid}");
+    }
+}
+
+fn stage_name(stage: &Stage) -> String {
+    format!("{} {}", stage.id, stage.name)
+}
+
+fn stage_line(stage: &Stage) -> String {
+    let range = match stage.users_max {
+        Some(max) => format!(
+            "{} to {} users",
+            format_count(stage.users_min),
+            format_count(max)
+        ),
+        None => format!("{} users and more", format_count(stage.users_min)),
+    };
+    format!("{} ({range})", stage_name(stage))
+}
+
+fn cost_line(a: &Assessment<'_>) -> String {
+    let recommended = format!(
+        "stage {} costs {}/month",
+        a.recommended_stage.id,
+        cost_range_text(a.recommended_stage)
+    );
+    match a.monthly_cost_usd {
+        Some(spend) => format!("now ${}/month; {recommended}", format_dollars(spend)),
+        None => recommended,
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the `scalectl` binary.
+
+mod assess;
+
+#[test]
+fn cli_cases() {
+    trycmd::TestCases::new()
+        .env("NO_COLOR", "1")
+        .case("tests/cmd/*.toml");
+}
