@@ -25,13 +25,18 @@ pub struct Streams<'a> {
 
 impl Streams<'_> {
     fn write_out(&mut self, text: &str) -> Result<(), Error> {
-        self.out
+        match self
+            .out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|source| Error::Write {
+        {
+            // A reader that stopped early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            result => result.map_err(|source| Error::Write {
                 target: "standard output".into(),
                 source,
-            })
+            }),
+        }
     }
 
     fn report_error(&mut self, error: &FileError) {

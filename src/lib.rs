@@ -1,5 +1,23 @@
 //! scalectl: place a running system on the scaling ladder from its measured
 //! metrics, and say what to do next and what it costs.
+//!
+//! Data flows one way: a report is parsed and validated into a
+//! [`metrics::Report`], a ladder file into a [`ladder::Ladder`], the pure
+//! [`engine::assess`] turns both into an [`engine::Assessment`], and a
+//! [`render::Renderer`] turns assessments into output.
+//!
+//! ```
+//! use scalectl::engine::{Severity, assess};
+//! use scalectl::ladder::Ladder;
+//! use scalectl::metrics::Report;
+//!
+//! let ladder = Ladder::embedded()?;
+//! let assessment = assess(&Report::with_users(42_000), &ladder);
+//! assert_eq!(assessment.stage.name, "Traction");
+//! assert_eq!(assessment.next_stage.map(|s| s.id), Some(3));
+//! assert_eq!(assessment.status, Severity::Ok);
+//! # Ok::<(), scalectl::error::FileError>(())
+//! ```
 
 pub mod app;
 pub mod cli;
