@@ -4,14 +4,22 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{AssessArgs, Cli, ColorChoice, Command, OutputFormat};
-use crate::engine::assess;
+use clap::CommandFactory;
+
+use crate::checklist::{self, Status};
+use crate::cli::{
+    AssessArgs, ChecklistArgs, Cli, ColorChoice, Command, ExplainArgs, ListFormat, OutputFormat,
+    ValidateArgs,
+};
+use crate::engine::{BUILTIN_ALARMS, assess};
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
-use crate::ladder::Ladder;
+use crate::ladder::{DEFAULT_STAGES, Ladder};
 use crate::metrics::Report;
-use crate::render::{Entry, Json, Renderer, Run, Table};
+use crate::output::write_atomic;
+use crate::render::{self, Entry, Json, Renderer, Run, Table};
 use crate::source::Source;
+use crate::{schema, suggest, template};
 
 /// Where a command writes.
 pub struct Streams<'a> {
@@ -71,7 +79,147 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
     };
     match cli.command {
         Command::Assess(args) => assess_command(&args, color, streams),
+        Command::Checklist(args) => checklist_command(&args, color, streams),
+        Command::Stages(args) => {
+            let ladder = Ladder::load(args.stages.as_deref())?;
+            let text = match args.format {
+                ListFormat::Table => render::ladder::table(&ladder),
+                ListFormat::Json => render::ladder::json(&ladder)?,
+            };
+            streams.write_out(&text)?;
+            Ok(Outcome::Pass)
+        }
+        Command::Explain(args) => explain_command(&args, streams),
+        Command::Init(args) => {
+            let text = if args.stages {
+                DEFAULT_STAGES.to_owned()
+            } else {
+                template::metrics_template()
+            };
+            match &args.output {
+                Some(path) => write_atomic(path, &text, args.force)?,
+                None => streams.write_out(&text)?,
+            }
+            Ok(Outcome::Pass)
+        }
+        Command::Validate(args) => validate_command(&args, streams),
+        Command::Schema(args) => {
+            streams.write_out(&render::to_json(&schema::schema(args.kind))?)?;
+            Ok(Outcome::Pass)
+        }
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "scalectl", &mut script);
+            streams.write_out(&String::from_utf8_lossy(&script))?;
+            Ok(Outcome::Pass)
+        }
     }
+}
+
+fn read_input(file: &Path) -> Result<Source, FileError> {
+    if file.as_os_str() == "-" {
+        Source::stdin()
+    } else {
+        Source::read(file)
+    }
+}
+
+fn checklist_command(
+    args: &ChecklistArgs,
+    color: bool,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    let report = match &args.file {
+        Some(file) => Some(Report::parse(&read_input(file)?, &ladder)?),
+        None => None,
+    };
+    let sections = checklist::check(report.as_ref(), &ladder);
+    let file = args.file.as_ref().map(|f| f.display().to_string());
+    let text = match args.format {
+        ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),
+        ListFormat::Json => render::checklist::json(file.as_deref(), &sections)?,
+    };
+    streams.write_out(&text)?;
+    let open = sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .any(|i| matches!(i.status, Status::Fail | Status::Unknown));
+    Ok(if args.strict && open {
+        Outcome::GateFailed
+    } else {
+        Outcome::Pass
+    })
+}
+
+fn explain_command(args: &ExplainArgs, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    if args.all {
+        let text: Vec<String> = ladder
+            .rules()
+            .iter()
+            .map(|rule| render::ladder::explain(rule, &ladder))
+            .collect();
+        streams.write_out(&text.join("\n"))?;
+        return Ok(Outcome::Pass);
+    }
+    let id = args.rule.as_deref().unwrap_or_default();
+    if let Some(rule) = ladder.rule(id) {
+        streams.write_out(&render::ladder::explain(rule, &ladder))?;
+        return Ok(Outcome::Pass);
+    }
+    if let Some((id, text)) = BUILTIN_ALARMS.iter().find(|(builtin, _)| *builtin == id) {
+        streams.write_out(&format!("{id}: built-in alarm\n  {text}\n"))?;
+        return Ok(Outcome::Pass);
+    }
+    let known: Vec<&str> = ladder
+        .rule_ids()
+        .chain(BUILTIN_ALARMS.iter().map(|(id, _)| *id))
+        .collect();
+    let hint = match suggest::nearest(id, known.iter().copied()) {
+        Some(nearest) => format!("did you mean `{nearest}`? "),
+        None => String::new(),
+    };
+    Err(Error::Usage(format!(
+        "unknown rule `{id}`; {hint}known rules: {}",
+        known.join(", ")
+    )))
+}
+
+fn validate_command(args: &ValidateArgs, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let ladder = if args.stages {
+        None
+    } else {
+        Some(Ladder::load(args.ladder.as_deref())?)
+    };
+    let mut invalid = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let problems = match read_input(file) {
+            Err(error) => error.problems,
+            Ok(source) => match &ladder {
+                Some(ladder) => Report::problems(&source, ladder),
+                None => Ladder::parse(&source)
+                    .err()
+                    .map(|e| e.problems)
+                    .unwrap_or_default(),
+            },
+        };
+        if problems.is_empty() {
+            streams.write_out(&format!("{name}: ok\n"))?;
+        } else {
+            invalid += 1;
+            streams.report_error(&FileError {
+                path: name,
+                problems,
+            });
+        }
+    }
+    Ok(if invalid == 0 {
+        Outcome::Pass
+    } else {
+        Outcome::InputError
+    })
 }
 
 fn assess_command(
@@ -119,11 +267,7 @@ fn assess_command(
 }
 
 fn assess_file<'a>(file: &Path, ladder: &'a Ladder) -> Result<Entry<'a>, FileError> {
-    let source = if file.as_os_str() == "-" {
-        Source::stdin()?
-    } else {
-        Source::read(file)?
-    };
+    let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
     Ok(Entry {
         file: file.display().to_string(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::gate::FailOn;
+use crate::schema::SchemaKind;
 
 /// Capacity planning on the scaling ladder: do we need to scale, how, when,
 /// and what will it cost?
@@ -39,6 +40,29 @@ pub enum Command {
     /// Exit codes: 0 when no alarm reaches --fail-on, 1 when one does, 2 when an
     /// input is missing or invalid (the other reports are still assessed).
     Assess(AssessArgs),
+    /// Walk the scaling checklist for a report, or print it blank.
+    ///
+    /// Measured items come from the report's metrics through the ladder's rules;
+    /// manual items from its `checklist:` map. Exit 0; with --strict, exit 1 when
+    /// an applicable item fails or is unknown; 2 on bad input.
+    Checklist(ChecklistArgs),
+    /// Show the ladder: each stage's users, cost, architecture, database, team and triggers.
+    Stages(StagesArgs),
+    /// Explain a rule: what it checks, its values, why, the remedy, and the stages it moves.
+    Explain(ExplainArgs),
+    /// Write a commented metrics report template (or, with --stages, the default ladder).
+    Init(InitArgs),
+    /// Check metrics reports (or, with --stages, ladder files) without assessing them.
+    ///
+    /// Prints `ok` per valid file and every problem found otherwise.
+    /// Exit 0 when all are valid, 2 otherwise.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the metrics report or of the ladder file.
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    ///
+    /// For example: scalectl completions bash > ~/.local/share/bash-completion/completions/scalectl
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `scalectl assess`.
@@ -56,6 +80,104 @@ pub struct AssessArgs {
     /// A ladder file to use instead of the built-in stages.toml.
     #[arg(long, value_name = "PATH")]
     pub stages: Option<PathBuf>,
+}
+
+/// Arguments of `scalectl checklist`.
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// A metrics report; without it, the blank checklist is printed.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Exit 1 when any applicable item fails or is unknown.
+    #[arg(long)]
+    pub strict: bool,
+    /// A ladder file to use instead of the built-in stages.toml.
+    #[arg(long, value_name = "PATH")]
+    pub stages: Option<PathBuf>,
+}
+
+/// Arguments of `scalectl stages`.
+#[derive(Debug, Args)]
+pub struct StagesArgs {
+    /// A ladder file to show instead of the built-in stages.toml.
+    #[arg(long, value_name = "PATH")]
+    pub stages: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// Arguments of `scalectl explain`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true))]
+pub struct ExplainArgs {
+    /// The rule id, such as `db-cpu`, or one of the built-in alarms
+    /// (`over-engineered`, `under-scaled`, `cost-above-range`).
+    #[arg(value_name = "RULE-ID", group = "what")]
+    pub rule: Option<String>,
+    /// Explain every rule.
+    #[arg(long, group = "what")]
+    pub all: bool,
+    /// A ladder file to use instead of the built-in stages.toml.
+    #[arg(long, value_name = "PATH")]
+    pub stages: Option<PathBuf>,
+}
+
+/// Arguments of `scalectl init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write the default ladder (stages.toml) instead of a metrics report template.
+    #[arg(long)]
+    pub stages: bool,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+/// Arguments of `scalectl validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The files are ladder files (stages.toml), not metrics reports.
+    #[arg(long)]
+    pub stages: bool,
+    /// Check reports against this ladder file instead of the built-in one
+    /// (it decides which `current_stage` values exist).
+    #[arg(long, value_name = "PATH", conflicts_with = "stages")]
+    pub ladder: Option<PathBuf>,
+}
+
+/// Arguments of `scalectl schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which format.
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+/// Arguments of `scalectl completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Output formats of `checklist` and `stages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// For people.
+    Table,
+    /// JSON (schema_version 1), for scripts.
+    Json,
 }
 
 /// Output formats of `assess`.

@@ -96,6 +96,22 @@ impl Assessment<'_> {
     }
 }
 
+/// The alarms scalectl raises on its own, with what they check.
+pub const BUILTIN_ALARMS: [(&str, &str); 3] = [
+    (
+        "over-engineered",
+        "Warning when current_stage is above the recommended stage: architecture built for scale the system does not have, with what it costs a month. Don't over-engineer for scale you don't have: build for the current scale and refactor when you reach the next.",
+    ),
+    (
+        "under-scaled",
+        "Warning when current_stage is below the stage that the user count belongs to: the architecture in use was built for fewer users. Plan the move, database first, before a trigger forces it.",
+    ),
+    (
+        "cost-above-range",
+        "Warning when monthly_cost_usd is above the maximum of the recommended stage's cost range: capacity paid for but not needed. Look for oversized instances, idle replicas and servers.",
+    ),
+];
+
 /// The cheap fixes to make before scaling, keyed by checklist item id.
 pub const CHEAP_FIXES: [(&str, &str); 4] = [
     (
@@ -202,7 +218,8 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
     assessment
 }
 
-fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
+/// The alarm a rule raises for an observed value, if any.
+pub(crate) fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
     let (severity, threshold) = if rule.direction.exceeds(observed, rule.critical) {
         (Severity::Critical, rule.critical)
     } else if rule.direction.reaches(observed, rule.warning) {

@@ -118,7 +118,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// An output file could not be written.
+    #[error("{path}: {message}")]
+    Output {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An output could not be produced.
+
     #[error("cannot produce the output: {0}")]
     Render(String),
     /// A command-line value is not valid.

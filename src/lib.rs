@@ -20,6 +20,7 @@
 //! ```
 
 pub mod app;
+pub mod checklist;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -27,6 +28,9 @@ pub mod gate;
 pub mod ladder;
 pub mod metric;
 pub mod metrics;
+pub mod output;
 pub mod render;
+pub mod schema;
 pub mod source;
 mod suggest;
+pub mod template;

@@ -55,6 +55,8 @@ pub struct Stage {
     pub team: String,
     /// Rule ids that, when critical, call for the next stage.
     pub scale_when: Vec<String>,
+    /// Whether this rung runs read replicas.
+    pub read_replicas: bool,
 }
 
 impl Stage {
@@ -106,9 +108,12 @@ impl Ladder {
         let raw: RawLadder = source
             .deserialize()
             .map_err(|problem| FileError::new(source.name.clone(), problem))?;
-        raw.validate(source).map_err(|problems| FileError {
-            path: source.name.clone(),
-            problems,
+        raw.validate(source).map_err(|mut problems| {
+            problems.sort_by_key(|p| p.location);
+            FileError {
+                path: source.name.clone(),
+                problems,
+            }
         })
     }
 

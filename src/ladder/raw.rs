@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Ladder, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage};
@@ -11,7 +12,8 @@ use crate::source::Source;
 use crate::suggest;
 
 /// A ladder file as written, before validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(title = "scalectl ladder (stages.toml)")]
 #[serde(deny_unknown_fields)]
 pub struct RawLadder {
     /// Version of this format; must be 1.
@@ -25,7 +27,7 @@ pub struct RawLadder {
 }
 
 /// One `[[stage]]` table as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStage {
     /// Position on the ladder: 1 for the first stage, then 2, 3, ...
@@ -50,10 +52,14 @@ pub struct RawStage {
     /// Rule ids: when one of them is critical, move to the next stage.
     #[serde(default)]
     pub scale_when: Vec<String>,
+    /// Whether this rung runs read replicas; the checklist's read-replica
+    /// section applies from the first such stage on.
+    #[serde(default)]
+    pub read_replicas: bool,
 }
 
 /// A monthly cost range in whole US dollars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostRange {
     /// Lowest expected monthly cost.
@@ -63,13 +69,14 @@ pub struct CostRange {
 }
 
 /// One `[[rule]]` table as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// Stable id, such as "db-cpu"; unique in the file.
     pub id: String,
     /// The metric checked: `api_p95_ms`, `db_cpu_pct`, `db_connections_pct`,
     /// `cache_hit_rate_pct` or `replication_lag_ms`.
+    #[schemars(with = "Metric")]
     pub metric: String,
     /// "above" when larger values are worse, "below" when smaller values are worse.
     pub direction: Direction,
@@ -259,6 +266,7 @@ impl RawLadder {
                 database: raw.database,
                 team: raw.team,
                 scale_when: raw.scale_when,
+                read_replicas: raw.read_replicas,
             });
         }
 

@@ -3,8 +3,12 @@
 
 mod values;
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::checklist;
 use crate::error::{FileError, Problem};
 use crate::ladder::Ladder;
 use crate::metric::Metric;
@@ -13,8 +17,9 @@ use crate::source::Source;
 pub use values::{Answers, Limit, NonNegative, Percent, Users, Whole};
 
 /// A metrics report as written. Only `users` is required.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "scalectl metrics report")]
 pub struct RawReport {
     /// Name shown in reports.
     #[serde(default)]
@@ -47,7 +52,7 @@ pub struct RawReport {
     pub monthly_cost_usd: Option<NonNegative>,
     /// Manual answers to the scaling checklist: item id -> done.
     #[serde(default)]
-    pub checklist: Answers,
+    pub checklist: Option<Answers>,
 }
 
 /// A validated metrics report: every number is in range and `current_stage`
@@ -83,8 +88,79 @@ impl Report {
     pub fn parse(source: &Source, ladder: &Ladder) -> Result<Self, FileError> {
         let fail = |problem| FileError::new(source.name.clone(), problem);
         let raw: RawReport = source.deserialize().map_err(fail)?;
-        raw.validate(ladder)
-            .map_err(|message| fail(Problem::at(source.key_location("current_stage"), message)))
+        raw.validate(ladder).map_err(|problems| {
+            let mut problems: Vec<Problem> = problems
+                .into_iter()
+                .map(|(key, message)| Problem::at(source.key_location(&key), message))
+                .collect();
+            problems.sort_by_key(|p| p.location);
+            FileError {
+                path: source.name.clone(),
+                problems,
+            }
+        })
+    }
+
+    /// Every problem in a report, not only the first: after a type error the
+    /// fields are checked one by one, each problem located at its key's line.
+    pub fn problems(source: &Source, ladder: &Ladder) -> Vec<Problem> {
+        let first = match Self::parse(source, ladder) {
+            Ok(_) => return Vec::new(),
+            Err(error) => error.problems,
+        };
+        let Ok(fields) = source.deserialize::<BTreeMap<String, serde_json::Value>>() else {
+            return first;
+        };
+        let mut problems = first;
+        let mut seen: Vec<Option<usize>> = problems
+            .iter()
+            .map(|p| p.location.map(|l| l.line))
+            .collect();
+        if !fields.contains_key("users") && !problems.iter().any(|p| p.message.contains("`users`"))
+        {
+            problems.push(Problem::new("missing field `users`"));
+        }
+        let mut valid = serde_json::Map::new();
+        valid.insert("users".into(), 0.into());
+        for (key, value) in fields {
+            let mut single = serde_json::Map::new();
+            if key != "users" {
+                single.insert("users".into(), 0.into());
+            }
+            single.insert(key.clone(), value.clone());
+            let Err(error) = serde_json::from_value::<RawReport>(single.into()) else {
+                valid.insert(key, value);
+                continue;
+            };
+            let location = source.key_location(&key);
+            let line = location.map(|l| l.line);
+            if line.is_some() && seen.contains(&line) {
+                continue;
+            }
+            seen.push(line);
+            let message = error.to_string();
+            let message = if message.starts_with("unknown field") {
+                match crate::suggest::nearest(&key, RawReport::FIELDS.iter().copied()) {
+                    Some(nearest) => format!("unknown field `{key}`; did you mean `{nearest}`?"),
+                    None => message,
+                }
+            } else {
+                format!("{key}: {message}")
+            };
+            problems.push(Problem::at(location, message));
+        }
+        let remaining = serde_json::from_value::<RawReport>(valid.into())
+            .ok()
+            .and_then(|raw| raw.validate(ladder).err())
+            .unwrap_or_default();
+        for (key, message) in remaining {
+            let location = source.key_location(&key);
+            if !problems.iter().any(|p| p.message == message) {
+                problems.push(Problem::at(location, message));
+            }
+        }
+        problems.sort_by_key(|p| p.location);
+        problems
     }
 
     /// The value of a metric, if the report has it. The connection percentage
@@ -114,20 +190,49 @@ impl Report {
 }
 
 impl RawReport {
-    /// Checks the fields that depend on the ladder.
-    pub fn validate(self, ladder: &Ladder) -> Result<Report, String> {
+    /// The field names, in report order.
+    pub const FIELDS: [&'static str; 11] = [
+        "service",
+        "users",
+        "api_p95_ms",
+        "db_cpu_pct",
+        "db_connections",
+        "db_max_connections",
+        "cache_hit_rate_pct",
+        "replication_lag_ms",
+        "current_stage",
+        "monthly_cost_usd",
+        "checklist",
+    ];
+
+    /// Checks the fields that depend on the ladder and the checklist,
+    /// returning every problem as (the key it is about, message).
+    pub fn validate(self, ladder: &Ladder) -> Result<Report, Vec<(String, String)>> {
+        let mut problems = Vec::new();
         if let Some(Whole(id)) = self.current_stage
             && u32::try_from(id)
                 .ok()
                 .and_then(|id| ladder.stage(id))
                 .is_none()
         {
-            return Err(format!(
-                "current_stage {id} is not a stage of the ladder; expected 1 to {}",
-                ladder.top().id
+            problems.push((
+                "current_stage".to_owned(),
+                format!(
+                    "current_stage {id} is not a stage of the ladder; expected 1 to {}",
+                    ladder.top().id
+                ),
             ));
         }
-        Ok(self.into_report())
+        if let Some(answers) = &self.checklist {
+            problems.extend(checklist::answer_problems(
+                answers.0.keys().map(String::as_str),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(self.into_report())
+        } else {
+            Err(problems)
+        }
     }
 
     fn into_report(self) -> Report {
@@ -142,7 +247,7 @@ impl RawReport {
             replication_lag_ms: self.replication_lag_ms.map(|v| v.0),
             current_stage: self.current_stage.and_then(|v| u32::try_from(v.0).ok()),
             monthly_cost_usd: self.monthly_cost_usd.map(|v| v.0),
-            checklist: self.checklist,
+            checklist: self.checklist.unwrap_or_default(),
         }
     }
 }

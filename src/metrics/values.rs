@@ -4,8 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+use crate::checklist::{self, Answer};
 
 /// A count of active users. Accepts a non-negative integer, or a string such
 /// as `"42K"`, `"1.2M"` or `"42_000"`.
@@ -344,5 +349,62 @@ mod tests {
             Users::parse("99999999999999B").unwrap_err(),
             "user count \"99999999999999B\" is too large"
         );
+    }
+}
+
+/// JSON Schemas of the value types, matching what their deserializers accept.
+mod schemas {
+    use super::*;
+
+    macro_rules! schema {
+        ($type:ty, $name:literal, $schema:tt) => {
+            impl JsonSchema for $type {
+                fn schema_name() -> Cow<'static, str> {
+                    $name.into()
+                }
+
+                fn inline_schema() -> bool {
+                    true
+                }
+
+                fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                    json_schema!($schema)
+                }
+            }
+        };
+    }
+
+    schema!(Users, "Users", {
+        "anyOf": [
+            { "type": "integer", "minimum": 0 },
+            { "type": "string", "pattern": "^\\s*[0-9][0-9_,]*(\\.[0-9]+)?\\s*[kKmMbB]?\\s*$" }
+        ]
+    });
+    schema!(NonNegative, "NonNegative", { "type": "number", "minimum": 0 });
+    schema!(Percent, "Percent", { "type": "number", "minimum": 0, "maximum": 100 });
+    schema!(Whole, "Whole", { "type": "integer", "minimum": 0 });
+    schema!(Limit, "Limit", { "type": "integer", "minimum": 1 });
+
+    impl JsonSchema for Answers {
+        fn schema_name() -> Cow<'static, str> {
+            "Answers".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            let properties: serde_json::Map<String, serde_json::Value> = checklist::items()
+                .filter(|item| item.answer == Answer::Manual)
+                .map(|item| {
+                    (
+                        item.id.to_owned(),
+                        serde_json::json!({ "type": "boolean", "description": item.text }),
+                    )
+                })
+                .collect();
+            json_schema!({
+                "type": "object",
+                "properties": properties,
+                "additionalProperties": false
+            })
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Turning assessments into output: one renderer per format behind one trait.
 
+pub mod checklist;
 mod json;
+pub mod ladder;
 mod table;
 
 use crate::engine::{Assessment, Severity};

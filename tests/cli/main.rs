@@ -1,6 +1,7 @@
 //! End-to-end tests of the `scalectl` binary.
 
 mod assess;
+mod by_hand;
 
 #[test]
 fn cli_cases() {

@@ -1,0 +1,329 @@
+//! The scaling checklist: five sections, twenty items, each measured from the
+//! report's metrics through the ladder's rules, or answered by hand.
+
+use serde::Serialize;
+
+use crate::engine::{Severity, rule_alarm};
+use crate::ladder::Ladder;
+use crate::metric::{Metric, format_number};
+use crate::metrics::Report;
+
+/// How an item gets its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Derived from a metric through the ladder's rule on it.
+    Measured(Metric),
+    /// Answered in the report's `checklist:` map.
+    Manual,
+}
+
+/// One checklist item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    /// Stable id, used as the key in a report's `checklist:` map.
+    pub id: &'static str,
+    /// What the item asks, for manual items; measured items build theirs from the ladder.
+    pub text: &'static str,
+    /// Where the answer comes from.
+    pub answer: Answer,
+}
+
+/// One section of the checklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    /// Stable id.
+    pub id: &'static str,
+    /// Heading.
+    pub title: &'static str,
+    /// The items, in order.
+    pub items: &'static [Item],
+}
+
+const fn manual(id: &'static str, text: &'static str) -> Item {
+    Item {
+        id,
+        text,
+        answer: Answer::Manual,
+    }
+}
+
+const fn measured(id: &'static str, metric: Metric, text: &'static str) -> Item {
+    Item {
+        id,
+        text,
+        answer: Answer::Measured(metric),
+    }
+}
+
+/// The id of the section that only applies once the ladder runs read replicas.
+pub const READ_REPLICAS: &str = "read_replicas";
+
+/// The article's checklist.
+pub const SECTIONS: [Section; 5] = [
+    Section {
+        id: "measurement",
+        title: "Measurement",
+        items: &[
+            measured("db_cpu_under_70", Metric::DbCpuPct, "Database CPU"),
+            measured(
+                "api_p95_under_200ms",
+                Metric::ApiP95Ms,
+                "API p95 response time",
+            ),
+            measured(
+                "db_connections_under_max",
+                Metric::DbConnectionsPct,
+                "Database connections in use",
+            ),
+            manual(
+                "bottleneck_identified",
+                "Bottleneck identified (is it really the database?)",
+            ),
+        ],
+    },
+    Section {
+        id: "before_optimization",
+        title: "Before optimization",
+        items: &[
+            manual("indexes_optimized", "Database indexes optimized"),
+            manual("slow_queries_fixed", "Slow queries identified and fixed"),
+            manual("n_plus_one_eliminated", "N+1 queries eliminated"),
+            manual("connection_pooling", "Connection pooling implemented"),
+        ],
+    },
+    Section {
+        id: "caching",
+        title: "Caching",
+        items: &[
+            manual("redis_cache", "Redis cache implemented"),
+            measured(
+                "cache_hit_rate_over_80",
+                Metric::CacheHitRatePct,
+                "Cache hit rate",
+            ),
+            manual(
+                "cache_invalidation_strategy",
+                "Cache invalidation strategy clear",
+            ),
+            manual("cache_monitoring", "Monitoring on cache hits and misses"),
+        ],
+    },
+    Section {
+        id: READ_REPLICAS,
+        title: "Read replicas",
+        items: &[
+            manual("read_replicas_deployed", "Read replicas deployed"),
+            measured(
+                "replication_lag_under_100ms",
+                Metric::ReplicationLagMs,
+                "Replication lag",
+            ),
+            manual(
+                "read_traffic_distributed",
+                "Read traffic distributed across replicas",
+            ),
+            manual("failover_tested", "Failover tested"),
+        ],
+    },
+    Section {
+        id: "monitoring",
+        title: "Monitoring",
+        items: &[
+            manual(
+                "db_metrics_monitored",
+                "Database metrics monitored (CPU, memory, connections)",
+            ),
+            manual("alerts_set", "Alerts set (CPU, connections)"),
+            manual("query_performance_monitored", "Query performance monitored"),
+            manual("response_times_trending", "Response times trending"),
+        ],
+    },
+];
+
+/// Every item, in checklist order.
+pub fn items() -> impl Iterator<Item = &'static Item> {
+    SECTIONS.iter().flat_map(|section| section.items.iter())
+}
+
+/// The item with this id.
+pub fn item(id: &str) -> Option<&'static Item> {
+    items().find(|item| item.id == id)
+}
+
+/// The state of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Status {
+    /// Done, or measured within the rule's critical value.
+    #[serde(rename = "pass")]
+    Pass,
+    /// Not done, or measured beyond the critical value.
+    #[serde(rename = "fail")]
+    Fail,
+    /// Not answered, or its metric is not measured.
+    #[serde(rename = "unknown")]
+    Unknown,
+    /// Does not apply at this scale.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Status {
+    /// The name used in every output format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Unknown => "unknown",
+            Status::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// An item with its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedItem {
+    /// The item.
+    pub item: &'static Item,
+    /// What the item checks, with the ladder's threshold for measured ones.
+    pub text: String,
+    /// Its state.
+    pub status: Status,
+}
+
+/// A section with its answered items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedSection {
+    /// The section.
+    pub section: &'static Section,
+    /// Its items.
+    pub items: Vec<CheckedItem>,
+}
+
+/// Walks the checklist for a report, or returns the blank checklist without one.
+pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
+    let replicas_from = ladder
+        .stages()
+        .iter()
+        .find(|stage| stage.read_replicas)
+        .map(|stage| stage.users_min);
+    SECTIONS
+        .iter()
+        .map(|section| {
+            let not_applicable = section.id == READ_REPLICAS
+                && report.is_some_and(|report| {
+                    report.replication_lag_ms.is_none()
+                        && replicas_from.is_none_or(|from| report.users < from)
+                });
+            CheckedSection {
+                section,
+                items: section
+                    .items
+                    .iter()
+                    .map(|item| CheckedItem {
+                        item,
+                        text: item_text(item, ladder),
+                        status: if not_applicable {
+                            Status::NotApplicable
+                        } else {
+                            report.map_or(Status::Unknown, |report| status(item, report, ladder))
+                        },
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn status(item: &Item, report: &Report, ladder: &Ladder) -> Status {
+    let metric = match item.answer {
+        Answer::Manual => {
+            return match report.checklist.0.get(item.id) {
+                Some(true) => Status::Pass,
+                Some(false) => Status::Fail,
+                None => Status::Unknown,
+            };
+        }
+        Answer::Measured(metric) => metric,
+    };
+    let Some(value) = report.metric(metric) else {
+        return Status::Unknown;
+    };
+    let at_limit =
+        metric == Metric::DbConnectionsPct && report.db_connections >= report.db_max_connections;
+    let critical = ladder
+        .rules()
+        .iter()
+        .filter(|rule| rule.metric == metric)
+        .any(|rule| rule_alarm(rule, value).is_some_and(|a| a.severity == Severity::Critical));
+    if critical || at_limit {
+        Status::Fail
+    } else {
+        Status::Pass
+    }
+}
+
+fn item_text(item: &Item, ladder: &Ladder) -> String {
+    let Answer::Measured(metric) = item.answer else {
+        return item.text.to_owned();
+    };
+    let limits: Vec<String> = ladder
+        .rules()
+        .iter()
+        .filter(|rule| rule.metric == metric)
+        .map(|rule| {
+            let unit = match metric {
+                Metric::DbConnectionsPct => "% of the limit",
+                other => other.unit(),
+            };
+            format!(
+                "{} {}{unit} ({})",
+                match rule.direction {
+                    crate::metric::Direction::Above => "at most",
+                    crate::metric::Direction::Below => "at least",
+                },
+                format_number(rule.critical),
+                rule.id
+            )
+        })
+        .collect();
+    if limits.is_empty() {
+        item.text.to_owned()
+    } else {
+        format!("{} {}", item.text, limits.join(", "))
+    }
+}
+
+/// Problems with a report's `checklist:` answers: unknown ids and measured items.
+pub fn answer_problems<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    keys.into_iter()
+        .filter_map(|key| {
+            let message = match item(key) {
+                Some(Item {
+                    answer: Answer::Measured(metric),
+                    ..
+                }) => format!(
+                    "checklist item `{key}` is measured, not answered by hand: set {} instead",
+                    metric
+                        .fields()
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                Some(_) => return None,
+                None => match crate::suggest::nearest(key, items().map(|i| i.id)) {
+                    Some(nearest) => {
+                        format!("unknown checklist item `{key}`; did you mean `{nearest}`?")
+                    }
+                    None => format!(
+                        "unknown checklist item `{key}`; `scalectl checklist` lists the item ids"
+                    ),
+                },
+            };
+            Some((key.to_owned(), message))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+use super::*;
+use crate::source::{Format, Source};
+
+fn ladder() -> Ladder {
+    Ladder::embedded().unwrap()
+}
+
+fn report(yaml: &str) -> Report {
+    let source =
+        Source::from_bytes("t.yaml".into(), yaml.as_bytes().to_vec(), Format::Yaml).unwrap();
+    Report::parse(&source, &ladder()).unwrap()
+}
+
+fn status_of(sections: &[CheckedSection], id: &str) -> Status {
+    sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .find(|i| i.item.id == id)
+        .unwrap()
+        .status
+}
+
+#[test]
+fn the_checklist_has_the_articles_sections_and_ids() {
+    let layout: Vec<(&str, Vec<&str>)> = SECTIONS
+        .iter()
+        .map(|s| (s.id, s.items.iter().map(|i| i.id).collect()))
+        .collect();
+    assert_eq!(
+        layout,
+        [
+            (
+                "measurement",
+                vec![
+                    "db_cpu_under_70",
+                    "api_p95_under_200ms",
+                    "db_connections_under_max",
+                    "bottleneck_identified"
+                ]
+            ),
+            (
+                "before_optimization",
+                vec![
+                    "indexes_optimized",
+                    "slow_queries_fixed",
+                    "n_plus_one_eliminated",
+                    "connection_pooling"
+                ]
+            ),
+            (
+                "caching",
+                vec![
+                    "redis_cache",
+                    "cache_hit_rate_over_80",
+                    "cache_invalidation_strategy",
+                    "cache_monitoring"
+                ]
+            ),
+            (
+                "read_replicas",
+                vec![
+                    "read_replicas_deployed",
+                    "replication_lag_under_100ms",
+                    "read_traffic_distributed",
+                    "failover_tested"
+                ]
+            ),
+            (
+                "monitoring",
+                vec![
+                    "db_metrics_monitored",
+                    "alerts_set",
+                    "query_performance_monitored",
+                    "response_times_trending"
+                ]
+            ),
+        ]
+    );
+    let measured: Vec<&str> = items()
+        .filter(|i| matches!(i.answer, Answer::Measured(_)))
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        measured,
+        [
+            "db_cpu_under_70",
+            "api_p95_under_200ms",
+            "db_connections_under_max",
+            "cache_hit_rate_over_80",
+            "replication_lag_under_100ms"
+        ]
+    );
+}
+
+#[test]
+fn without_a_report_every_item_is_unknown() {
+    let sections = check(None, &ladder());
+    assert_eq!(sections.iter().map(|s| s.items.len()).sum::<usize>(), 20);
+    assert!(
+        sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .all(|i| i.status == Status::Unknown)
+    );
+}
+
+#[test]
+fn measured_items_pass_until_their_rule_is_critical() {
+    let ladder = ladder();
+    for (yaml, id, expected) in [
+        ("db_cpu_pct: 70", "db_cpu_under_70", Status::Pass),
+        ("db_cpu_pct: 70.5", "db_cpu_under_70", Status::Fail),
+        ("api_p95_ms: 200", "api_p95_under_200ms", Status::Pass),
+        ("api_p95_ms: 201", "api_p95_under_200ms", Status::Fail),
+        (
+            "cache_hit_rate_pct: 80",
+            "cache_hit_rate_over_80",
+            Status::Pass,
+        ),
+        (
+            "cache_hit_rate_pct: 79",
+            "cache_hit_rate_over_80",
+            Status::Fail,
+        ),
+        (
+            "replication_lag_ms: 100",
+            "replication_lag_under_100ms",
+            Status::Pass,
+        ),
+        (
+            "replication_lag_ms: 101",
+            "replication_lag_under_100ms",
+            Status::Fail,
+        ),
+        (
+            "db_connections: 80\ndb_max_connections: 100",
+            "db_connections_under_max",
+            Status::Pass,
+        ),
+        (
+            "db_connections: 81\ndb_max_connections: 100",
+            "db_connections_under_max",
+            Status::Fail,
+        ),
+        (
+            "db_connections: 81",
+            "db_connections_under_max",
+            Status::Unknown,
+        ),
+        ("api_p95_ms: 10", "db_cpu_under_70", Status::Unknown),
+    ] {
+        let report = report(&format!("users: 20K\n{yaml}\n"));
+        assert_eq!(
+            status_of(&check(Some(&report), &ladder), id),
+            expected,
+            "{yaml}"
+        );
+    }
+}
+
+#[test]
+fn connections_at_the_limit_fail_whatever_the_rule_says() {
+    let text = crate::ladder::DEFAULT_STAGES.replace(
+        "warning = 70\ncritical = 80",
+        "warning = 150\ncritical = 200",
+    );
+    let source = Source::from_bytes("s.toml".into(), text.into_bytes(), Format::Toml).unwrap();
+    let lenient = Ladder::parse(&source).unwrap();
+    let at_limit = report("users: 1\ndb_connections: 100\ndb_max_connections: 100\n");
+    assert_eq!(
+        status_of(
+            &check(Some(&at_limit), &lenient),
+            "db_connections_under_max"
+        ),
+        Status::Fail
+    );
+    let below = report("users: 1\ndb_connections: 99\ndb_max_connections: 100\n");
+    assert_eq!(
+        status_of(&check(Some(&below), &lenient), "db_connections_under_max"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn a_custom_ladder_moves_measured_items_and_their_text() {
+    let text = crate::ladder::DEFAULT_STAGES
+        .replace("warning = 60\ncritical = 70", "warning = 40\ncritical = 50");
+    let source = Source::from_bytes("s.toml".into(), text.into_bytes(), Format::Toml).unwrap();
+    let strict = Ladder::parse(&source).unwrap();
+    let report = report("users: 1\ndb_cpu_pct: 60\n");
+    let sections = check(Some(&report), &strict);
+    assert_eq!(status_of(&sections, "db_cpu_under_70"), Status::Fail);
+    assert_eq!(
+        sections[0].items[0].text,
+        "Database CPU at most 50% (db-cpu)"
+    );
+    assert_eq!(
+        status_of(&check(Some(&report), &ladder()), "db_cpu_under_70"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn manual_items_follow_the_answers() {
+    let report = report("users: 20K\nchecklist:\n  redis_cache: true\n  failover_tested: false\n");
+    let sections = check(Some(&report), &ladder());
+    assert_eq!(status_of(&sections, "redis_cache"), Status::Pass);
+    assert_eq!(status_of(&sections, "failover_tested"), Status::Fail);
+    assert_eq!(status_of(&sections, "alerts_set"), Status::Unknown);
+}
+
+#[test]
+fn read_replicas_do_not_apply_below_the_stage_that_adds_them() {
+    let ladder = ladder();
+    let section = |yaml: &str| {
+        let report = report(yaml);
+        check(Some(&report), &ladder)[3]
+            .items
+            .iter()
+            .map(|i| i.status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        section("users: 9999\nchecklist: {failover_tested: true}\n"),
+        [Status::NotApplicable; 4]
+    );
+    assert_eq!(
+        section("users: 10000\n"),
+        [
+            Status::Unknown,
+            Status::Unknown,
+            Status::Unknown,
+            Status::Unknown
+        ]
+    );
+    assert_eq!(
+        section("users: 500\nreplication_lag_ms: 20\n"),
+        [
+            Status::Unknown,
+            Status::Pass,
+            Status::Unknown,
+            Status::Unknown
+        ]
+    );
+}
+
+#[test]
+fn answers_must_name_manual_items() {
+    assert_eq!(
+        answer_problems(["redis_cahce", "db_cpu_under_70", "alerts_set", "zzzz"]),
+        [
+            ("redis_cahce".to_owned(), "unknown checklist item `redis_cahce`; did you mean `redis_cache`?".to_owned()),
+            (
+                "db_cpu_under_70".to_owned(),
+                "checklist item `db_cpu_under_70` is measured, not answered by hand: set `db_cpu_pct` instead".to_owned()
+            ),
+            ("zzzz".to_owned(), "unknown checklist item `zzzz`; `scalectl checklist` lists the item ids".to_owned()),
+        ]
+    );
+    assert!(
+        answer_problems(["db_connections_under_max"])[0]
+            .1
+            .ends_with("set `db_connections` and `db_max_connections` instead")
+    );
+}

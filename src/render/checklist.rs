@@ -1,0 +1,148 @@
+//! The checklist as a table or as JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::json::to_json;
+use crate::checklist::{Answer, CheckedSection, Status};
+use crate::error::Error;
+
+/// The number of items in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Items that pass.
+    pub pass: usize,
+    /// Items that fail.
+    pub fail: usize,
+    /// Items not answered or not measured.
+    pub unknown: usize,
+    /// Items that do not apply at this scale.
+    #[serde(rename = "n/a")]
+    pub not_applicable: usize,
+}
+
+impl Summary {
+    /// Counts the items of a checked checklist.
+    pub fn of(sections: &[CheckedSection]) -> Self {
+        let mut summary = Self::default();
+        for item in sections.iter().flat_map(|s| &s.items) {
+            match item.status {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Unknown => summary.unknown += 1,
+                Status::NotApplicable => summary.not_applicable += 1,
+            }
+        }
+        summary
+    }
+}
+
+#[derive(Serialize)]
+struct JsonChecklist<'a> {
+    schema_version: u32,
+    file: Option<&'a str>,
+    sections: Vec<JsonSection<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonSection<'a> {
+    id: &'a str,
+    title: &'a str,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    text: &'a str,
+    status: Status,
+    source: &'static str,
+}
+
+fn source_name(answer: Answer) -> &'static str {
+    match answer {
+        Answer::Measured(_) => "measured",
+        Answer::Manual => "manual",
+    }
+}
+
+/// The checklist as JSON (`schema_version` 1).
+pub fn json(file: Option<&str>, sections: &[CheckedSection]) -> Result<String, Error> {
+    to_json(&JsonChecklist {
+        schema_version: 1,
+        file,
+        sections: sections
+            .iter()
+            .map(|s| JsonSection {
+                id: s.section.id,
+                title: s.section.title,
+                items: s
+                    .items
+                    .iter()
+                    .map(|i| JsonItem {
+                        id: i.item.id,
+                        text: &i.text,
+                        status: i.status,
+                        source: source_name(i.item.answer),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: Summary::of(sections),
+    })
+}
+
+/// The checklist for people: one block per section, one line per item.
+pub fn table(file: Option<&str>, sections: &[CheckedSection], color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Scaling checklist{}",
+        file.map_or_else(
+            || " (blank: answer it in a report's `checklist:` map)".to_owned(),
+            |f| format!(" for {f}")
+        )
+    );
+    let width = sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .map(|i| i.item.id.len())
+        .max()
+        .unwrap_or(0);
+    for section in sections {
+        let _ = writeln!(out, "\n{} [{}]", section.section.title, section.section.id);
+        for item in &section.items {
+            let status = format!("{:<7}", item.status.name());
+            let status = if color {
+                let code = match item.status {
+                    Status::Pass => "32",
+                    Status::Fail => "1;31",
+                    Status::Unknown => "33",
+                    Status::NotApplicable => "2",
+                };
+                format!("\x1b[{code}m{status}\x1b[0m")
+            } else {
+                status
+            };
+            let _ = writeln!(
+                out,
+                "  {status}  {:<width$}  {}{}",
+                item.item.id,
+                item.text,
+                match item.item.answer {
+                    Answer::Measured(_) => " [measured]",
+                    Answer::Manual => "",
+                }
+            );
+        }
+    }
+    let summary = Summary::of(sections);
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} fail, {} unknown, {} n/a",
+        summary.pass, summary.fail, summary.unknown, summary.not_applicable
+    );
+    out
+}

@@ -1,0 +1,169 @@
+//! The ladder (`scalectl stages`) and rule explanations (`scalectl explain`).
+
+use std::fmt::Write as _;
+
+use comfy_table::{Table as Grid, presets};
+use serde::Serialize;
+
+use super::json::{JsonStage, to_json};
+use crate::engine::cost_range_text;
+use crate::error::Error;
+use crate::ladder::{Ladder, Rule, Stage};
+use crate::metric::{Direction, format_count, format_number};
+
+#[derive(Serialize)]
+struct JsonLadder<'a> {
+    schema_version: u32,
+    stages: Vec<JsonStage<'a>>,
+    rules: &'a [Rule],
+}
+
+/// The ladder as JSON: stages with their triggers, and rules as in stages.toml.
+pub fn json(ladder: &Ladder) -> Result<String, Error> {
+    to_json(&JsonLadder {
+        schema_version: 1,
+        stages: ladder
+            .stages()
+            .iter()
+            .map(JsonStage::with_triggers)
+            .collect(),
+        rules: ladder.rules(),
+    })
+}
+
+/// "0 to 10,000" or "1,000,000 and more".
+pub fn users_range(stage: &Stage) -> String {
+    match stage.users_max {
+        Some(max) => format!("{} to {}", format_count(stage.users_min), format_count(max)),
+        None => format!("{} and more", format_count(stage.users_min)),
+    }
+}
+
+/// "db_cpu_pct over 70%".
+pub fn critical_condition(rule: &Rule) -> String {
+    format!(
+        "{} {} {}{}",
+        rule.metric,
+        rule.direction.word(),
+        format_number(rule.critical),
+        rule.metric.unit()
+    )
+}
+
+/// The ladder for people: one block per stage, then the rules.
+pub fn table(ladder: &Ladder) -> String {
+    let mut out = String::new();
+    for stage in ladder.stages() {
+        let triggers: Vec<String> = stage
+            .scale_when
+            .iter()
+            .filter_map(|id| ladder.rule(id))
+            .map(|rule| format!("{} is critical ({})", rule.id, critical_condition(rule)))
+            .collect();
+        let mut move_up = triggers.join(" or ");
+        if let Some(max) = stage.users_max {
+            if !move_up.is_empty() {
+                move_up.push_str(", or ");
+            }
+            let _ = write!(move_up, "users reach {}", format_count(max));
+        }
+        if move_up.is_empty() {
+            move_up = "top of the ladder".to_owned();
+        }
+        let _ = writeln!(
+            out,
+            "Stage {} {}: users {}, {}/month",
+            stage.id,
+            stage.name,
+            users_range(stage),
+            cost_range_text(stage)
+        );
+        let _ = writeln!(out, "  architecture  {}", stage.architecture.join("; "));
+        let _ = writeln!(out, "  database      {}", stage.database);
+        let _ = writeln!(out, "  team          {}", stage.team);
+        let _ = writeln!(out, "  move up when  {move_up}\n");
+    }
+    let mut rules = Grid::new();
+    rules
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .force_no_tty()
+        .set_header(vec!["rule", "metric", "warning", "critical", "checks"]);
+    for rule in ladder.rules() {
+        let word = match rule.direction {
+            Direction::Above => "at or over",
+            Direction::Below => "at or under",
+        };
+        rules.add_row(vec![
+            rule.id.clone(),
+            rule.metric.to_string(),
+            format!(
+                "{word} {}{}",
+                format_number(rule.warning),
+                rule.metric.unit()
+            ),
+            critical_condition(rule),
+            rule.title.clone(),
+        ]);
+    }
+    let _ = writeln!(
+        out,
+        "Rules (`scalectl explain RULE` for the reasoning)\n{rules}"
+    );
+    out
+}
+
+/// A rule explained: what it checks, its values, why, the remedy, and the
+/// stages it moves.
+pub fn explain(rule: &Rule, ladder: &Ladder) -> String {
+    let mut out = String::new();
+    let unit = rule.metric.unit();
+    let _ = writeln!(out, "{}: {}", rule.id, rule.title);
+    let _ = writeln!(
+        out,
+        "  checks    {} ({} is worse)",
+        rule.metric,
+        match rule.direction {
+            Direction::Above => "higher",
+            Direction::Below => "lower",
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  warning   at or {} {}{unit}",
+        match rule.direction {
+            Direction::Above => "over",
+            Direction::Below => "under",
+        },
+        format_number(rule.warning)
+    );
+    let _ = writeln!(out, "  critical  {}", critical_condition(rule));
+    if let Some(rationale) = &rule.rationale {
+        let _ = writeln!(out, "  why       {rationale}");
+    }
+    let _ = writeln!(out, "  remedy    {}", rule.remedy);
+    let triggers: Vec<String> = ladder
+        .stages()
+        .iter()
+        .filter(|stage| stage.scale_when.contains(&rule.id))
+        .map(|stage| match ladder.next(stage) {
+            Some(next) => format!(
+                "stage {} ({}) -> stage {} ({})",
+                stage.id, stage.name, next.id, next.name
+            ),
+            None => format!("stage {} ({}), the top", stage.id, stage.name),
+        })
+        .collect();
+    if triggers.is_empty() {
+        let _ = writeln!(
+            out,
+            "  trigger   of no stage: it raises alarms but does not move a system up the ladder"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  trigger   when critical, moves {}",
+            triggers.join("; ")
+        );
+    }
+    out
+}
