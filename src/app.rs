@@ -2,10 +2,11 @@
 //! the outcome. The only module that touches files and streams.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
+use crate::baseline::Baseline;
 use crate::checklist::{self, Status};
 use crate::cli::{
     AssessArgs, ChecklistArgs, Cli, ColorChoice, Command, ExplainArgs, ListFormat, OutputFormat,
@@ -13,11 +14,12 @@ use crate::cli::{
 };
 use crate::engine::{BUILTIN_ALARMS, assess};
 use crate::error::{Error, FileError};
+use crate::fleet;
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
-use crate::metrics::Report;
-use crate::output::write_atomic;
-use crate::render::{self, Entry, Json, Renderer, Run, Table};
+use crate::metrics::{RawReport, Report};
+use crate::output::{write_atomic, write_atomic_with};
+use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::Source;
 use crate::{schema, suggest, template};
 
@@ -33,11 +35,15 @@ pub struct Streams<'a> {
 
 impl Streams<'_> {
     fn write_out(&mut self, text: &str) -> Result<(), Error> {
-        match self
-            .out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush())
-        {
+        self.write_with(|out| out.write_all(text.as_bytes()))
+    }
+
+    fn write_with(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut out = std::io::BufWriter::new(&mut *self.out);
+        match write(&mut out).and_then(|()| out.flush()) {
             // A reader that stopped early (`| head`) is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             result => result.map_err(|source| Error::Write {
@@ -228,19 +234,36 @@ fn assess_command(
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     let ladder = Ladder::load(args.stages.as_deref())?;
-    let stdin_count = args.files.iter().filter(|f| f.as_os_str() == "-").count();
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::parse(&Source::read(path)?)?),
+        None => None,
+    };
+    let inputs = fleet::expand(&args.files);
+    let stdin_count = inputs
+        .iter()
+        .filter(|input| input.as_ref().is_ok_and(|f| f.as_os_str() == "-"))
+        .count();
     if stdin_count > 1 {
         return Err(Error::Usage(
             "`-` (standard input) can be given only once".into(),
         ));
     }
-    let run = Run {
-        results: args
-            .files
-            .iter()
-            .map(|file| assess_file(file, &ladder))
-            .collect(),
-    };
+    let mut run = Run::new(&ladder, args.fail_on);
+    run.results = assess_all(&inputs, &ladder);
+    if let Some(baseline) = &baseline {
+        for entry in run.results.iter_mut().flatten() {
+            entry.change = Some(baseline.compare(&entry.file, &entry.assessment));
+        }
+        let files: Vec<&str> = run.entries().map(|e| e.file.as_str()).collect();
+        run.gone = Some(
+            baseline
+                .missing(&files)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        );
+        run.fail_on_new = args.fail_on_new;
+    }
     if let [Err(error)] = run.results.as_slice() {
         return Err(error.clone().into());
     }
@@ -254,23 +277,66 @@ fn assess_command(
             total: run.results.len(),
         });
     }
-    let text = match args.format {
-        OutputFormat::Table => Table {
-            color,
-            quiet: false,
-        }
-        .render(&run)?,
-        OutputFormat::Json => Json.render(&run)?,
+    let table = Table {
+        color: color && args.output.is_none(),
+        quiet: args.quiet,
     };
-    streams.write_out(&text)?;
-    Ok(Outcome::of_run(&run, args.fail_on))
+    let renderer: &dyn Renderer = match args.format {
+        OutputFormat::Table => &table,
+        OutputFormat::Json => &Json,
+        OutputFormat::Markdown => &Markdown,
+        OutputFormat::Github => &Github,
+        OutputFormat::Junit => &Junit,
+        OutputFormat::Sarif => &Sarif,
+    };
+    match &args.output {
+        Some(path) => write_atomic_with(path, true, |out| renderer.render(&run, out))?,
+        None => streams.write_with(|out| renderer.render(&run, out))?,
+    }
+    Ok(Outcome::of_run(&run))
+}
+
+/// Assesses every input, in parallel for fleets, keeping the input order.
+fn assess_all<'a>(
+    inputs: &[Result<PathBuf, FileError>],
+    ladder: &'a Ladder,
+) -> Vec<Result<Entry<'a>, FileError>> {
+    let one = |input: &Result<PathBuf, FileError>| match input {
+        Ok(file) => assess_file(file, ladder),
+        Err(error) => Err(error.clone()),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || inputs.len() < 64 {
+        return inputs.iter().map(one).collect();
+    }
+    let chunk = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn assess_file<'a>(file: &Path, ladder: &'a Ladder) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
+    let lines = RawReport::FIELDS
+        .iter()
+        .filter_map(|&field| source.key_location(field).map(|l| (field, l.line)))
+        .collect();
     Ok(Entry {
         file: file.display().to_string(),
         assessment: assess(&report, ladder),
+        lines,
+        change: None,
     })
 }

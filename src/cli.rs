@@ -68,8 +68,9 @@ pub enum Command {
 /// Arguments of `scalectl assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// Metrics reports (.yaml, .yml, .json or .toml); `-` reads YAML from standard input.
-    #[arg(required = true, value_name = "FILE")]
+    /// Metrics reports (.yaml, .yml, .json or .toml) or directories to search
+    /// for them; `-` reads YAML from standard input.
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -80,6 +81,21 @@ pub struct AssessArgs {
     /// A ladder file to use instead of the built-in stages.toml.
     #[arg(long, value_name = "PATH")]
     pub stages: Option<PathBuf>,
+    /// Write the output to this file (atomically) instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Print only the closing summary line (and errors) in the table format.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Compare with a JSON report saved from an earlier run
+    /// (`--format json --output PATH`): each report and alarm is marked new,
+    /// worse, better, unchanged or resolved.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Fail the gate only on alarms the baseline did not have (new ones, or
+    /// ones that got worse), so a fleet that is already red can adopt the gate.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_new: bool,
 }
 
 /// Arguments of `scalectl checklist`.
@@ -187,6 +203,14 @@ pub enum OutputFormat {
     Table,
     /// The JSON report (schema_version 1), for scripts.
     Json,
+    /// A pull-request comment.
+    Markdown,
+    /// GitHub Actions annotations on the metric's line.
+    Github,
+    /// JUnit XML: a test suite per report, a test case per rule.
+    Junit,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// When to use colour.

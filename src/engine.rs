@@ -4,14 +4,14 @@
 use std::cmp::Reverse;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ladder::{Ladder, Rule, Stage};
 use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
 
 /// How bad an alarm (or a whole report) is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Nothing reached a warning value.
@@ -81,6 +81,8 @@ pub struct Assessment<'a> {
     pub triggers: Vec<&'a Rule>,
     /// Alarms, critical first, then in ladder order.
     pub alarms: Vec<Alarm>,
+    /// Ids of the rules and built-in checks that had what they need to run.
+    pub evaluated: Vec<String>,
     /// Report fields needed by some rule that the report does not give.
     pub missing_metrics: Vec<&'static str>,
     /// What to do, in order.
@@ -139,6 +141,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
     let in_use = current_stage.unwrap_or(stage);
 
     let mut alarms = Vec::new();
+    let mut evaluated = Vec::new();
     let mut missing_metrics: Vec<&'static str> = Vec::new();
     let mut critical_rules = Vec::new();
     for rule in ladder.rules() {
@@ -150,6 +153,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
             }
             continue;
         };
+        evaluated.push(rule.id.clone());
         if let Some(alarm) = rule_alarm(rule, observed) {
             if alarm.severity == Severity::Critical {
                 critical_rules.push(rule.id.as_str());
@@ -177,6 +181,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
     let next_stage = ladder.next(recommended_stage);
 
     if let Some(current) = current_stage {
+        evaluated.extend(["over-engineered".to_owned(), "under-scaled".to_owned()]);
         if current.id > recommended_stage.id {
             alarms.push(over_engineered(current, recommended_stage));
         }
@@ -185,6 +190,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         }
     }
     if let Some(spend) = report.monthly_cost_usd {
+        evaluated.push("cost-above-range".to_owned());
         #[allow(clippy::cast_precision_loss)]
         let max = recommended_stage.cost_usd_month.max as f64;
         if spend > max {
@@ -209,6 +215,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         reason: String::new(),
         triggers,
         alarms,
+        evaluated,
         missing_metrics,
         next_steps: Vec::new(),
         status,

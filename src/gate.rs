@@ -50,7 +50,7 @@ impl Outcome {
     }
 
     /// The outcome of an assess run: input errors win over gate failures.
-    pub fn of_run(run: &Run<'_>, fail_on: FailOn) -> Self {
+    pub fn of_run(run: &Run<'_>) -> Self {
         if run.errors().next().is_some() {
             Outcome::InputError
         } else if run.entries().any(|entry| {
@@ -58,7 +58,7 @@ impl Outcome {
                 .assessment
                 .alarms
                 .iter()
-                .any(|alarm| fail_on.fails(alarm.severity))
+                .any(|alarm| run.fails(entry, alarm))
         }) {
             Outcome::GateFailed
         } else {

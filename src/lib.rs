@@ -20,10 +20,12 @@
 //! ```
 
 pub mod app;
+pub mod baseline;
 pub mod checklist;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod gate;
 pub mod ladder;
 pub mod metric;

@@ -10,6 +10,15 @@ use crate::source::io_reason;
 /// Writes `text` to `path` atomically. Without `overwrite`, an existing file
 /// is an error and is left untouched.
 pub fn write_atomic(path: &Path, text: &str, overwrite: bool) -> Result<(), Error> {
+    write_atomic_with(path, overwrite, |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes what `write` produces to `path` atomically, through a buffer.
+pub fn write_atomic_with(
+    path: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let fail = |message: String| Error::Output {
         path: path.display().to_string(),
         message,
@@ -28,8 +37,14 @@ pub fn write_atomic(path: &Path, text: &str, overwrite: bool) -> Result<(), Erro
             io_reason(&e)
         ))
     })?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
+    {
+        let mut buffered = std::io::BufWriter::new(file.as_file_mut());
+        write(&mut buffered)
+            .and_then(|()| buffered.flush())
+            .map_err(|e| fail(format!("cannot write: {}", io_reason(&e))))?;
+    }
+    file.as_file()
+        .sync_all()
         .map_err(|e| fail(format!("cannot write: {}", io_reason(&e))))?;
     if overwrite {
         file.persist(path)

@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
+use std::io::{self, Write};
+
 use super::{Renderer, Run};
+use crate::baseline::ReportChange;
 use crate::engine::{Alarm, Severity};
 use crate::error::Error;
 use crate::ladder::{CostRange, Stage};
@@ -20,6 +23,8 @@ struct JsonRun<'a> {
     status: Severity,
     reports: Vec<JsonReport<'a>>,
     errors: Vec<JsonError<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_missing: Option<&'a [String]>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +42,8 @@ struct JsonReport<'a> {
     missing_metrics: &'a [&'static str],
     next_steps: &'a [String],
     status: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a ReportChange>,
 }
 
 #[derive(Serialize)]
@@ -86,7 +93,7 @@ impl<'a> JsonStage<'a> {
 }
 
 impl Renderer for Json {
-    fn render(&self, run: &Run<'_>) -> Result<String, Error> {
+    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let document = JsonRun {
             schema_version: SCHEMA_VERSION,
             status: run.status(),
@@ -108,6 +115,7 @@ impl Renderer for Json {
                         missing_metrics: &a.missing_metrics,
                         next_steps: &a.next_steps,
                         status: a.status,
+                        baseline: entry.change.as_ref(),
                     }
                 })
                 .collect(),
@@ -118,8 +126,10 @@ impl Renderer for Json {
                     message: error.to_string(),
                 })
                 .collect(),
+            baseline_missing: run.gone.as_deref(),
         };
-        to_json(&document)
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        out.write_all(b"\n")
     }
 }
 

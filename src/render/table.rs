@@ -2,12 +2,13 @@
 //! report table for a fleet.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table as Grid, presets};
 
 use super::{Entry, Renderer, Run};
+use crate::baseline::{Change, ReportChange};
 use crate::engine::{Assessment, Severity, cost_range_text, format_dollars, format_value};
-use crate::error::Error;
 use crate::ladder::Stage;
 use crate::metric::format_count;
 
@@ -24,36 +25,36 @@ pub struct Table {
 const WIDTH: u16 = 100;
 
 impl Renderer for Table {
-    fn render(&self, run: &Run<'_>) -> Result<String, Error> {
+    fn render(&self, run: &Run<'_>, writer: &mut dyn Write) -> io::Result<()> {
+        writer.write_all(self.text(run).as_bytes())
+    }
+}
+
+impl Table {
+    fn text(&self, run: &Run<'_>) -> String {
         let mut out = String::new();
         if let [Ok(entry)] = run.results.as_slice()
             && !self.quiet
         {
             self.detail(&mut out, entry);
-            return Ok(out);
+            return out;
         }
         if !self.quiet {
             self.fleet(&mut out, run);
         }
-        let count = |severity| {
-            run.entries()
-                .filter(|e| e.assessment.status == severity)
-                .count()
-        };
-        let _ = writeln!(
-            out,
-            "{} reports: {} critical, {} warning, {} ok, {} errors",
-            run.results.len(),
-            count(Severity::Critical),
-            count(Severity::Warning),
-            count(Severity::Ok),
-            run.errors().count(),
-        );
-        Ok(out)
+        let _ = writeln!(out, "{}", run.summary());
+        if let Some(gone) = &run.gone
+            && !gone.is_empty()
+        {
+            let _ = writeln!(
+                out,
+                "resolved (in the baseline, not in this run): {}",
+                gone.join(", ")
+            );
+        }
+        out
     }
-}
 
-impl Table {
     fn grid(&self) -> Grid {
         let mut grid = Grid::new();
         grid.load_style(presets::UTF8_FULL_CONDENSED)
@@ -120,6 +121,9 @@ impl Table {
                 format!("{} at {}/month", stage_name(next), cost_range_text(next)),
             ]);
         }
+        if let Some(change) = &entry.change {
+            summary.add_row(vec!["vs baseline".to_owned(), change_summary(change)]);
+        }
         if !a.missing_metrics.is_empty() {
             summary.add_row(vec![
                 "not measured".to_owned(),
@@ -153,7 +157,7 @@ impl Table {
 
     fn fleet(&self, out: &mut String, run: &Run<'_>) {
         let mut grid = self.grid();
-        grid.set_header(vec![
+        let mut header = vec![
             "report",
             "service",
             "users",
@@ -161,7 +165,12 @@ impl Table {
             "recommended",
             "worst alarm",
             "cost range",
-        ]);
+        ];
+        if run.gone.is_some() {
+            header.push("vs baseline");
+        }
+        grid.set_header(header);
+        let baseline = run.gone.is_some();
         grid.set_content_arrangement(ContentArrangement::Disabled);
         for result in &run.results {
             let entry = match result {
@@ -171,6 +180,9 @@ impl Table {
                     row.extend(["-", "-", "-", "-"].map(Cell::new));
                     row.push(self.colored(Cell::new("error"), Severity::Critical));
                     row.push(Cell::new("-"));
+                    if baseline {
+                        row.push(Cell::new("-"));
+                    }
                     grid.add_row(row);
                     continue;
                 }
@@ -183,7 +195,7 @@ impl Table {
                 ),
                 None => self.colored(Cell::new("ok"), Severity::Ok),
             };
-            grid.add_row(vec![
+            let mut row = vec![
                 Cell::new(&entry.file),
                 Cell::new(a.service.as_deref().unwrap_or("-")),
                 Cell::new(format_count(a.users)),
@@ -191,7 +203,11 @@ impl Table {
                 Cell::new(stage_name(a.recommended_stage)),
                 worst,
                 Cell::new(format!("{}/month", cost_range_text(a.recommended_stage))),
-            ]);
+            ];
+            if let Some(change) = &entry.change {
+                row.push(Cell::new(change_summary(change)));
+            }
+            grid.add_row(row);
         }
         let _ = writeln!(out, "{grid}");
     }
@@ -223,4 +239,27 @@ fn cost_line(a: &Assessment<'_>) -> String {
         Some(spend) => format!("now ${}/month; {recommended}", format_dollars(spend)),
         None => recommended,
     }
+}
+
+/// "worse: new db-cpu; resolved cache-hit-rate".
+pub fn change_summary(change: &ReportChange) -> String {
+    let mut parts = vec![change.status.name().to_owned()];
+    let listed = |wanted: Change| -> Vec<&str> {
+        change
+            .alarms
+            .iter()
+            .filter(|(_, c)| **c == wanted)
+            .map(|(rule, _)| rule.as_str())
+            .collect()
+    };
+    for (label, kind) in [("new", Change::New), ("worse", Change::Worse)] {
+        let rules = listed(kind);
+        if !rules.is_empty() && change.status != Change::New {
+            parts.push(format!("{label} {}", rules.join(", ")));
+        }
+    }
+    if !change.resolved.is_empty() {
+        parts.push(format!("resolved {}", change.resolved.join(", ")));
+    }
+    parts.join("; ")
 }

@@ -2,6 +2,7 @@
 
 mod assess;
 mod by_hand;
+mod fleet;
 
 #[test]
 fn cli_cases() {

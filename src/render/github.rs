@@ -1,0 +1,88 @@
+//! GitHub Actions workflow commands: one annotation per alarm, on the line
+//! of the metric in the report file.
+
+use std::io::{self, Write};
+
+use super::{Renderer, Run};
+use crate::engine::Severity;
+
+/// Renders GitHub Actions workflow commands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Github;
+
+/// Escapes a workflow command's message.
+fn data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn annotation(
+    out: &mut dyn Write,
+    level: &str,
+    file: &str,
+    line: Option<usize>,
+    title: &str,
+    message: &str,
+) -> io::Result<()> {
+    let mut props = format!("file={}", property(file));
+    if let Some(line) = line {
+        props.push_str(&format!(",line={line}"));
+    }
+    props.push_str(&format!(",title={}", property(title)));
+    writeln!(out, "::{level} {props}::{}", data(message))
+}
+
+impl Renderer for Github {
+    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for result in &run.results {
+            match result {
+                Ok(entry) => {
+                    for alarm in &entry.assessment.alarms {
+                        let level = match alarm.severity {
+                            Severity::Critical => "error",
+                            _ => "warning",
+                        };
+                        annotation(
+                            out,
+                            level,
+                            &entry.file,
+                            entry.line_of(&alarm.metric),
+                            &format!("scalectl {} ({})", alarm.rule, alarm.severity),
+                            &format!("{}. {}", alarm.message, alarm.remedy),
+                        )?;
+                    }
+                }
+                Err(error) => {
+                    for problem in &error.problems {
+                        annotation(
+                            out,
+                            "error",
+                            &error.path,
+                            problem.location.map(|l| l.line),
+                            "scalectl: invalid input",
+                            &problem.message,
+                        )?;
+                    }
+                }
+            }
+        }
+        writeln!(out, "{}", run.summary())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_messages_and_properties() {
+        assert_eq!(data("50% done\nnext"), "50%25 done%0Anext");
+        assert_eq!(property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}

@@ -1,0 +1,189 @@
+//! JUnit XML: one test suite per report, one test case per rule evaluated,
+//! a failure for each alarm that fails the gate.
+
+use std::io::{self, Write};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+
+use super::{Entry, Renderer, Run};
+
+/// Renders JUnit XML.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Junit;
+
+/// Text with the characters that XML 1.0 cannot hold, even escaped, replaced.
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+}
+
+fn counts(run: &Run<'_>) -> Counts {
+    let mut counts = Counts {
+        tests: 0,
+        failures: 0,
+        errors: 0,
+    };
+    for result in &run.results {
+        match result {
+            Ok(entry) => {
+                counts.tests += entry.assessment.evaluated.len();
+                counts.failures += failures(run, entry);
+            }
+            Err(_) => {
+                counts.tests += 1;
+                counts.errors += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn failures(run: &Run<'_>, entry: &Entry<'_>) -> usize {
+    entry
+        .assessment
+        .alarms
+        .iter()
+        .filter(|alarm| run.fails(entry, alarm))
+        .count()
+}
+
+impl Renderer for Junit {
+    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let mut writer = Writer::new_with_indent(out, b' ', 2);
+        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        let total = counts(run);
+        writer
+            .create_element("testsuites")
+            .with_attributes([
+                ("name", "scalectl"),
+                ("tests", total.tests.to_string().as_str()),
+                ("failures", total.failures.to_string().as_str()),
+                ("errors", total.errors.to_string().as_str()),
+            ])
+            .write_inner_content(|w| {
+                for result in &run.results {
+                    match result {
+                        Ok(entry) => suite(w, run, entry)?,
+                        Err(error) => {
+                            let path = xml_text(&error.path);
+                            let message = xml_text(&error.to_string());
+                            w.create_element("testsuite")
+                                .with_attributes([
+                                    ("name", path.as_str()),
+                                    ("tests", "1"),
+                                    ("failures", "0"),
+                                    ("errors", "1"),
+                                    ("skipped", "0"),
+                                ])
+                                .write_inner_content(|w| {
+                                    w.create_element("testcase")
+                                        .with_attributes([
+                                            ("name", "read report"),
+                                            ("classname", path.as_str()),
+                                        ])
+                                        .write_inner_content(|w| {
+                                            w.create_element("error")
+                                                .with_attributes([
+                                                    ("message", message.as_str()),
+                                                    ("type", "invalid-input"),
+                                                ])
+                                                .write_text_content(BytesText::new(&message))?;
+                                            Ok(())
+                                        })?;
+                                    Ok(())
+                                })?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        writer.get_mut().write_all(b"\n")
+    }
+}
+
+fn suite<W: Write>(w: &mut Writer<W>, run: &Run<'_>, entry: &Entry<'_>) -> io::Result<()> {
+    let a = &entry.assessment;
+    let name = xml_text(entry.name());
+    let file = xml_text(&entry.file);
+    w.create_element("testsuite")
+        .with_attributes([
+            ("name", name.as_str()),
+            ("tests", a.evaluated.len().to_string().as_str()),
+            ("failures", failures(run, entry).to_string().as_str()),
+            ("errors", "0"),
+            ("skipped", "0"),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("properties").write_inner_content(|w| {
+                for (key, value) in [
+                    ("file", file.clone()),
+                    ("users", a.users.to_string()),
+                    (
+                        "stage",
+                        format!("{} {}", a.stage.id, xml_text(&a.stage.name)),
+                    ),
+                    (
+                        "recommended_stage",
+                        format!(
+                            "{} {}",
+                            a.recommended_stage.id,
+                            xml_text(&a.recommended_stage.name)
+                        ),
+                    ),
+                    ("status", a.status.name().to_owned()),
+                ] {
+                    w.create_element("property")
+                        .with_attributes([("name", key), ("value", value.as_str())])
+                        .write_empty()?;
+                }
+                Ok(())
+            })?;
+            for rule in &a.evaluated {
+                let alarm = a.alarms.iter().find(|alarm| &alarm.rule == rule);
+                let case = w.create_element("testcase").with_attributes([
+                    ("name", xml_text(rule).as_str()),
+                    ("classname", name.as_str()),
+                ]);
+                match alarm {
+                    Some(alarm) if run.fails(entry, alarm) => {
+                        let message = xml_text(&alarm.message);
+                        let body = xml_text(&alarm.remedy);
+                        case.write_inner_content(|w| {
+                            w.create_element("failure")
+                                .with_attributes([
+                                    ("message", message.as_str()),
+                                    ("type", alarm.severity.name()),
+                                ])
+                                .write_text_content(BytesText::new(&body))?;
+                            Ok(())
+                        })?;
+                    }
+                    Some(alarm) => {
+                        let text = xml_text(&format!("{}: {}", alarm.severity, alarm.message));
+                        case.write_inner_content(|w| {
+                            w.create_element("system-out")
+                                .write_text_content(BytesText::new(&text))?;
+                            Ok(())
+                        })?;
+                    }
+                    None => {
+                        case.write_empty()?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    Ok(())
+}

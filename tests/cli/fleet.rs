@@ -1,0 +1,384 @@
+//! Fleets, CI formats, baselines and the output file.
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn scalectl() -> Command {
+    Command::cargo_bin("scalectl").unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    scalectl().args(args).output().unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn junit_output_validates_against_the_junit_schema() {
+    let output = run(&["assess", "--format", "junit", "tests/fleet"]);
+    assert_eq!(output.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("junit.xml");
+    fs::write(&xml, &output.stdout).unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(r#"<testsuite name="a&lt;b&amp;&quot;c&quot;""#),
+        "escaped service name"
+    );
+    if std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: xmllint is not installed (Debian: libxml2-utils); .ci/run installs it");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must validate JUnit output"
+        );
+        return;
+    }
+    let check = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", "tests/schemas/junit.xsd"])
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn junit_fails_each_alarm_at_or_above_fail_on() {
+    let count = |fail_on: &str| {
+        let output = run(&[
+            "assess",
+            "--format",
+            "junit",
+            "--fail-on",
+            fail_on,
+            "tests/fleet",
+        ]);
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .matches("<failure ")
+            .count()
+    };
+    // Critical: orders (db-cpu, replication-lag) and a<b&"c" (db-cpu).
+    assert_eq!(count("critical"), 3);
+    // Warning adds search's api-p95 and marketplace's two warnings.
+    assert_eq!(count("warning"), 6);
+    assert_eq!(count("never"), 0);
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_schema() {
+    let schema: Value =
+        serde_json::from_str(&fs::read_to_string("tests/schemas/sarif-2.1.0.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let output = run(&["assess", "--format", "sarif", "tests/fleet"]);
+    assert_eq!(output.status.code(), Some(2));
+    let sarif = json(&output);
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let db_cpu = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "db-cpu"
+                && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    == "tests/fleet/critical.toml"
+        })
+        .unwrap();
+    assert_eq!(db_cpu["level"], "error");
+    assert_eq!(
+        db_cpu["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let index = db_cpu["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[index]["id"], "db-cpu");
+    assert!(
+        rules[index]["help"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Fix the database")
+    );
+    let notes = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(notes["executionSuccessful"], false);
+    assert_eq!(
+        notes["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn github_annotations_land_on_the_metric_line() {
+    let output = run(&["assess", "--format", "github", "tests/fleet"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(
+            "::error file=tests/fleet/critical.toml,line=4,title=scalectl db-cpu (critical)::"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "::error file=tests/fleet/critical.toml,line=5,title=scalectl replication-lag (critical)::"
+    ));
+    assert!(text.contains(
+        "::warning file=tests/fleet/warning.json,line=4,title=scalectl api-p95 (warning)::"
+    ));
+    assert!(text.contains(
+        "::error file=tests/fleet/nested/broken.yaml,line=3,title=scalectl%3A invalid input::"
+    ));
+}
+
+#[test]
+fn output_is_written_atomically_and_keeps_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let output = scalectl()
+        .args(["assess", "--format", "json", "--output"])
+        .arg(&path)
+        .arg("tests/fleet")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "the broken report still fails the run"
+    );
+    assert!(output.stdout.is_empty());
+    let written: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(written["reports"].as_array().unwrap().len(), 5);
+    assert_eq!(written["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+
+    let missing_dir = dir.path().join("no/such/dir/report.json");
+    let output = scalectl()
+        .args(["assess", "--output"])
+        .arg(&missing_dir)
+        .arg("examples/stage1-startup.yaml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!missing_dir.exists());
+}
+
+#[test]
+fn output_is_byte_identical_from_run_to_run() {
+    for format in ["table", "json", "markdown", "github", "junit", "sarif"] {
+        let first = run(&["assess", "--format", format, "tests/fleet"]);
+        let second = run(&["assess", "--format", format, "tests/fleet"]);
+        assert_eq!(first.stdout, second.stdout, "{format}");
+        assert_eq!(first.stderr, second.stderr, "{format}");
+    }
+}
+
+fn write_fleet(dir: &Path, count: usize) {
+    for i in 0..count {
+        let sub = dir.join(format!("team-{}", i % 7));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(
+            sub.join(format!("svc-{i:04}.yaml")),
+            format!(
+                "service: svc-{i}\nusers: {}\ndb_cpu_pct: {}\n",
+                1000 + i * 997,
+                (i * 13) % 100
+            ),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_large_fleet_is_assessed_in_path_order_with_the_same_answers_as_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(dir.path(), 300);
+    let fleet = json(&run(&[
+        "assess",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        dir.path().to_str().unwrap(),
+    ]));
+    let reports = fleet["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 300);
+    let files: Vec<&str> = reports
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    let mut sorted = files.clone();
+    sorted.sort_unstable();
+    assert_eq!(files, sorted);
+    for report in reports.iter().step_by(37) {
+        let single = json(&run(&[
+            "assess",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            report["file"].as_str().unwrap(),
+        ]));
+        assert_eq!(&single["reports"][0], report);
+    }
+}
+
+struct Scenario {
+    dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    fn remove(&self, name: &str) {
+        fs::remove_file(self.dir.path().join(name)).unwrap();
+    }
+
+    fn assess(&self, extra: &[&str]) -> Output {
+        scalectl()
+            .current_dir(self.dir.path())
+            .args(["assess", "--format", "json"])
+            .args(extra)
+            .args(["reports"])
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn baselines_mark_each_transition() {
+    let s = Scenario::new();
+    fs::create_dir(s.dir.path().join("reports")).unwrap();
+    s.write("reports/worse.yaml", "users: 20K\ndb_cpu_pct: 65\n");
+    s.write(
+        "reports/better.yaml",
+        "users: 20K\ndb_cpu_pct: 85\napi_p95_ms: 170\n",
+    );
+    s.write("reports/same.yaml", "users: 20K\napi_p95_ms: 170\n");
+    s.write("reports/gone.yaml", "users: 1\n");
+    let baseline = s.assess(&["--output", "baseline.json"]);
+    assert_eq!(baseline.status.code(), Some(1));
+
+    s.write(
+        "reports/worse.yaml",
+        "users: 20K\ndb_cpu_pct: 75\ncache_hit_rate_pct: 50\n",
+    );
+    s.write("reports/better.yaml", "users: 20K\ndb_cpu_pct: 65\n");
+    s.write("reports/new.yaml", "users: 20K\nreplication_lag_ms: 500\n");
+    s.remove("reports/gone.yaml");
+    let output = s.assess(&["--baseline", "baseline.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let now = json(&output);
+    let change = |file: &str| {
+        now["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"] == format!("reports/{file}"))
+            .unwrap()["baseline"]
+            .clone()
+    };
+    let worse = change("worse.yaml");
+    assert_eq!(worse["status"], "worse");
+    assert_eq!(worse["stage"], "worse", "db-cpu critical moves stage 2 up");
+    assert_eq!(worse["alarms"]["db-cpu"], "worse");
+    assert_eq!(worse["alarms"]["cache-hit-rate"], "new");
+    let better = change("better.yaml");
+    assert_eq!(better["status"], "better");
+    assert_eq!(better["stage"], "better");
+    assert_eq!(better["alarms"]["db-cpu"], "better");
+    assert_eq!(better["resolved"], serde_json::json!(["api-p95"]));
+    let same = change("same.yaml");
+    assert_eq!(same["status"], "unchanged");
+    assert_eq!(same["stage"], "unchanged");
+    assert_eq!(same["alarms"]["api-p95"], "unchanged");
+    let new = change("new.yaml");
+    assert_eq!(new["status"], "new");
+    assert_eq!(new["alarms"]["replication-lag"], "new");
+    assert_eq!(
+        now["baseline_missing"],
+        serde_json::json!(["reports/gone.yaml"])
+    );
+}
+
+#[test]
+fn fail_on_new_ignores_alarms_the_baseline_already_had() {
+    let s = Scenario::new();
+    fs::create_dir(s.dir.path().join("reports")).unwrap();
+    s.write("reports/red.yaml", "users: 20K\ndb_cpu_pct: 90\n");
+    s.assess(&["--output", "baseline.json"]);
+    let gated = |s: &Scenario| {
+        s.assess(&["--baseline", "baseline.json", "--fail-on-new"])
+            .status
+            .code()
+    };
+    assert_eq!(gated(&s), Some(0), "an already-red fleet passes");
+    assert_eq!(
+        s.assess(&["--baseline", "baseline.json"]).status.code(),
+        Some(1),
+        "without --fail-on-new it fails"
+    );
+    s.write(
+        "reports/red.yaml",
+        "users: 20K\ndb_cpu_pct: 90\napi_p95_ms: 300\n",
+    );
+    assert_eq!(gated(&s), Some(1), "a new critical alarm fails");
+    s.write("reports/red.yaml", "users: 20K\ndb_cpu_pct: 65\n");
+    s.assess(&["--output", "baseline.json"]);
+    s.write("reports/red.yaml", "users: 20K\ndb_cpu_pct: 90\n");
+    assert_eq!(gated(&s), Some(1), "warning turning critical fails");
+}
+
+#[test]
+fn a_baseline_from_another_schema_version_is_a_clear_error() {
+    let s = Scenario::new();
+    fs::create_dir(s.dir.path().join("reports")).unwrap();
+    s.write("reports/a.yaml", "users: 1\n");
+    s.write(
+        "old.json",
+        "{\n  \"schema_version\": 2,\n  \"reports\": []\n}\n",
+    );
+    let output = s.assess(&["--baseline", "old.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: old.json:2:3: the baseline has schema_version 2; this scalectl reads version 1: save a new baseline with `scalectl assess --format json --output FILE`\n"
+    );
+    s.write("other.json", "{\"hello\": 1}");
+    let output = s.assess(&["--baseline", "other.json"]);
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("is not a scalectl JSON report")
+    );
+}
