@@ -329,10 +329,7 @@ fn assess_all<'a>(
 fn assess_file<'a>(file: &Path, ladder: &'a Ladder) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
-    let lines = RawReport::FIELDS
-        .iter()
-        .filter_map(|&field| source.key_location(field).map(|l| (field, l.line)))
-        .collect();
+    let lines = source.key_lines(&RawReport::FIELDS);
     Ok(Entry {
         file: file.display().to_string(),
         assessment: assess(&report, ladder),

@@ -71,13 +71,14 @@ impl Source {
         let format = Format::from_path(path).ok_or_else(|| {
             fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
         })?;
-        let bytes = read_bounded(file).map_err(fail)?;
+        let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+        let bytes = read_bounded(file, size).map_err(fail)?;
         Self::from_bytes(name, bytes, format)
     }
 
     /// Reads standard input as YAML.
     pub fn stdin() -> Result<Self, FileError> {
-        let bytes = read_bounded(std::io::stdin().lock())
+        let bytes = read_bounded(std::io::stdin().lock(), 0)
             .map_err(|e| FileError::new(STDIN_NAME, Problem::new(e)))?;
         Self::from_bytes(STDIN_NAME.to_owned(), bytes, Format::Yaml)
     }
@@ -192,6 +193,31 @@ impl Source {
         Problem::at(location, explain(message))
     }
 
+    /// The line of each of `keys` written at the start of a line as a mapping
+    /// key (`key:`, `"key":`, `key =`), in one pass over the text.
+    pub fn key_lines(&self, keys: &[&'static str]) -> Vec<(&'static str, usize)> {
+        let mut found: Vec<(&'static str, usize)> = Vec::with_capacity(keys.len());
+        for (index, line) in self.text.lines().enumerate() {
+            let trimmed = line.trim_start().trim_start_matches(['"', '\'']);
+            let name_end = trimmed
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(trimmed.len());
+            let name = &trimmed[..name_end];
+            let rest = trimmed[name_end..]
+                .trim_start_matches(['"', '\''])
+                .trim_start();
+            if !rest.starts_with([':', '=']) {
+                continue;
+            }
+            if let Some(&key) = keys.iter().find(|&&k| k == name)
+                && !found.iter().any(|&(k, _)| k == key)
+            {
+                found.push((key, index + 1));
+            }
+        }
+        found
+    }
+
     /// The 1-based line and column where `key` is first written as a mapping key,
     /// in any of the three formats (`key:`, `"key":`, `key =`).
     pub fn key_location(&self, key: &str) -> Option<Location> {
@@ -216,8 +242,11 @@ impl Source {
     }
 }
 
-fn read_bounded(reader: impl Read) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
+/// Reads at most one byte more than the size limit; `expected` (the file's
+/// size, when known) sizes the buffer so that a file is read in one call.
+fn read_bounded(reader: impl Read, expected: usize) -> Result<Vec<u8>, String> {
+    let limit = usize::try_from(MAX_INPUT_BYTES).unwrap_or(usize::MAX);
+    let mut bytes = Vec::with_capacity(expected.min(limit) + 1);
     reader
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -401,6 +430,23 @@ mod tests {
             Some(Location { line: 2, column: 1 })
         );
         assert_eq!(source(Format::Toml, "users = 2\n").key_location("db"), None);
+    }
+
+    #[test]
+    fn key_lines_agree_with_key_location() {
+        let text =
+            "# users: 0\nservice: a\n\"users\": 5\n  db_cpu_pct = 3\nusers_max: 1\ndb_cpu_pct: 4\n";
+        let source = source(Format::Yaml, text);
+        let keys = ["users", "db_cpu_pct", "service", "checklist"];
+        let lines = source.key_lines(&keys);
+        for key in keys {
+            assert_eq!(
+                lines.iter().find(|(k, _)| *k == key).map(|(_, l)| *l),
+                source.key_location(key).map(|l| l.line),
+                "{key}"
+            );
+        }
+        assert_eq!(lines, [("service", 2), ("users", 3), ("db_cpu_pct", 4)]);
     }
 
     #[test]

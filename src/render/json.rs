@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::{self, Write};
 
-use super::{Renderer, Run};
+use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
 use crate::engine::{Alarm, Severity};
 use crate::error::Error;
@@ -16,16 +16,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Renders the JSON report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json;
-
-#[derive(Serialize)]
-struct JsonRun<'a> {
-    schema_version: u32,
-    status: Severity,
-    reports: Vec<JsonReport<'a>>,
-    errors: Vec<JsonError<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    baseline_missing: Option<&'a [String]>,
-}
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -61,8 +51,10 @@ pub struct JsonStage<'a> {
     users_max: Option<u64>,
     cost_usd_month: CostRange,
     architecture: &'a [String],
-    database: &'a str,
-    team: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scale_when: Option<&'a [String]>,
 }
@@ -77,59 +69,122 @@ impl<'a> JsonStage<'a> {
             users_max: stage.users_max,
             cost_usd_month: stage.cost_usd_month,
             architecture: &stage.architecture,
-            database: &stage.database,
-            team: &stage.team,
+            database: None,
+            team: None,
             scale_when: None,
         }
     }
 
-    /// The stage with its `scale_when` triggers, as in `stages` output.
+    /// The stage with its database strategy, team and `scale_when` triggers,
+    /// as in `stages` output.
     pub fn with_triggers(stage: &'a Stage) -> Self {
         Self {
+            database: Some(&stage.database),
+            team: Some(&stage.team),
             scale_when: Some(&stage.scale_when),
             ..Self::new(stage)
         }
     }
 }
 
+impl<'a> JsonReport<'a> {
+    fn new(entry: &'a Entry<'a>) -> Self {
+        let a = &entry.assessment;
+        JsonReport {
+            file: &entry.file,
+            service: a.service.as_deref(),
+            users: a.users,
+            monthly_cost_usd: a.monthly_cost_usd,
+            stage: JsonStage::new(a.stage),
+            current_stage: a.current_stage.map(JsonStage::new),
+            recommended_stage: JsonStage::new(a.recommended_stage),
+            next_stage: a.next_stage.map(JsonStage::new),
+            reason: &a.reason,
+            alarms: &a.alarms,
+            missing_metrics: &a.missing_metrics,
+            next_steps: &a.next_steps,
+            status: a.status,
+            baseline: entry.change.as_ref(),
+        }
+    }
+}
+
+/// Reports serialized per thread above this many; below, threads cost more than they save.
+const PARALLEL_FROM: usize = 256;
+
+/// Reports serialized, written and dropped at a time, which bounds memory for large fleets.
+const BATCH: usize = 1024;
+
+/// Pretty JSON of `value`, every line after the first indented by `levels` steps.
+fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
+    let compact = serde_json::to_vec_pretty(value)?;
+    let indent = "  ".repeat(levels);
+    let mut out = Vec::with_capacity(compact.len() + compact.len() / 8);
+    for (i, line) in compact.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(indent.as_bytes());
+        }
+        out.extend_from_slice(line);
+    }
+    Ok(out)
+}
+
+/// The reports' JSON, in order, serialized on several threads for large batches.
+fn pretty_all(entries: &[&Entry<'_>]) -> io::Result<Vec<Vec<u8>>> {
+    let one = |entry: &&Entry<'_>| pretty(&JsonReport::new(entry), 2);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || entries.len() < PARALLEL_FROM {
+        return entries.iter().map(one).collect();
+    }
+    let chunk = entries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 impl Renderer for Json {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let document = JsonRun {
-            schema_version: SCHEMA_VERSION,
-            status: run.status(),
-            reports: run
-                .entries()
-                .map(|entry| {
-                    let a = &entry.assessment;
-                    JsonReport {
-                        file: &entry.file,
-                        service: a.service.as_deref(),
-                        users: a.users,
-                        monthly_cost_usd: a.monthly_cost_usd,
-                        stage: JsonStage::new(a.stage),
-                        current_stage: a.current_stage.map(JsonStage::new),
-                        recommended_stage: JsonStage::new(a.recommended_stage),
-                        next_stage: a.next_stage.map(JsonStage::new),
-                        reason: &a.reason,
-                        alarms: &a.alarms,
-                        missing_metrics: &a.missing_metrics,
-                        next_steps: &a.next_steps,
-                        status: a.status,
-                        baseline: entry.change.as_ref(),
-                    }
-                })
-                .collect(),
-            errors: run
-                .errors()
-                .map(|error| JsonError {
-                    file: &error.path,
-                    message: error.to_string(),
-                })
-                .collect(),
-            baseline_missing: run.gone.as_deref(),
-        };
-        serde_json::to_writer_pretty(&mut *out, &document)?;
-        out.write_all(b"\n")
+        // The same layout as serde_json's pretty printer, with the reports
+        // serialized in batches, each on several threads.
+        out.write_all(b"{\n  \"schema_version\": ")?;
+        out.write_all(&pretty(&SCHEMA_VERSION, 1)?)?;
+        out.write_all(b",\n  \"status\": ")?;
+        out.write_all(&pretty(&run.status(), 1)?)?;
+        out.write_all(b",\n  \"reports\": [")?;
+        let entries: Vec<&Entry<'_>> = run.entries().collect();
+        for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
+            for (i, report) in pretty_all(batch)?.iter().enumerate() {
+                let first = batch_index == 0 && i == 0;
+                out.write_all(if first { b"\n    " } else { b",\n    " })?;
+                out.write_all(report)?;
+            }
+        }
+        out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
+        let errors: Vec<JsonError<'_>> = run
+            .errors()
+            .map(|error| JsonError {
+                file: &error.path,
+                message: error.to_string(),
+            })
+            .collect();
+        out.write_all(b",\n  \"errors\": ")?;
+        out.write_all(&pretty(&errors, 1)?)?;
+        if let Some(gone) = &run.gone {
+            out.write_all(b",\n  \"baseline_missing\": ")?;
+            out.write_all(&pretty(gone, 1)?)?;
+        }
+        out.write_all(b"\n}\n")
     }
 }
 

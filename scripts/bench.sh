@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Whole-process timings of scalectl on synthetic fleets.
+#
+#   scripts/bench.sh            # fleets of 1,000, 3,000 and 10,000 reports
+#   scripts/bench.sh 10000      # one fleet size
+#
+# Needs hyperfine (Debian: apt-get install hyperfine) and GNU time
+# (/usr/bin/time) for peak memory. Builds the release binary first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --quiet
+bin=target/release/scalectl
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== one report, whole process (vs. a process that does nothing)"
+hyperfine --warmup 20 --runs 200 -N \
+    "$bin assess --fail-on never examples/trigger-db-cpu.yaml" \
+    "$bin --version" \
+    "true"
+
+sizes=("${@:-1000 3000 10000}")
+for n in ${sizes[@]}; do
+    python3 scripts/gen-fleet.py "$work/fleet-$n" "$n"
+    echo "== fleet of $n reports, --format json to a file"
+    hyperfine --warmup 2 --runs 10 \
+        "$bin assess --format json --fail-on never --output $work/out.json $work/fleet-$n"
+    /usr/bin/time -f "peak memory: %M KB" \
+        "$bin" assess --format json --fail-on never --output "$work/out.json" "$work/fleet-$n"
+    if python3 -c 'import yaml' 2>/dev/null; then
+        echo "== the same fleet with a straightforward Python script (PyYAML, C loader)"
+        hyperfine --warmup 1 --runs 3 "python3 scripts/pyyaml-reference.py $work/fleet-$n $work/py.json"
+    fi
+done
