@@ -9,18 +9,19 @@ use clap::CommandFactory;
 use crate::baseline::Baseline;
 use crate::checklist::{self, Status};
 use crate::cli::{
-    AssessArgs, ChecklistArgs, Cli, ColorChoice, Command, ExplainArgs, ListFormat, OutputFormat,
-    ValidateArgs,
+    AssessArgs, ChecklistArgs, Cli, ColorChoice, Command, ExplainArgs, ForecastArgs, ListFormat,
+    OutputFormat, ValidateArgs,
 };
-use crate::engine::{BUILTIN_ALARMS, assess};
-use crate::error::{Error, FileError};
-use crate::fleet;
-use crate::gate::Outcome;
+use crate::engine::{BUILTIN_ALARMS, Severity, assess, what_if};
+use crate::error::{Error, FileError, Problem};
+use crate::gate::{FailOn, Outcome};
 use crate::ladder::{DEFAULT_STAGES, Ladder};
+use crate::metric::format_count;
 use crate::metrics::{RawReport, Report};
 use crate::output::{write_atomic, write_atomic_with};
 use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::Source;
+use crate::{fleet, forecast, history};
 use crate::{schema, suggest, template};
 
 /// Where a command writes.
@@ -86,6 +87,22 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
     match cli.command {
         Command::Assess(args) => assess_command(&args, color, streams),
         Command::Checklist(args) => checklist_command(&args, color, streams),
+        Command::Forecast(args) => forecast_command(&args, streams),
+        Command::Plan(args) => {
+            let ladder = Ladder::load(args.stages.as_deref())?;
+            let mut run = Run::new(&ladder, FailOn::Never);
+            let mut assessment = assess(&Report::with_users(args.users), &ladder);
+            assessment.missing_metrics.clear();
+            run.results.push(Ok(Entry {
+                file: format!("{} users", format_count(args.users)),
+                assessment,
+                lines: Vec::new(),
+                change: None,
+                what_if: None,
+            }));
+            render_run(&run, args.format, color, false, None, streams)?;
+            Ok(Outcome::Pass)
+        }
         Command::Stages(args) => {
             let ladder = Ladder::load(args.stages.as_deref())?;
             let text = match args.format {
@@ -249,7 +266,7 @@ fn assess_command(
         ));
     }
     let mut run = Run::new(&ladder, args.fail_on);
-    run.results = assess_all(&inputs, &ladder);
+    run.results = assess_all(&inputs, &ladder, args.users);
     if let Some(baseline) = &baseline {
         for entry in run.results.iter_mut().flatten() {
             entry.change = Some(baseline.compare(&entry.file, &entry.assessment));
@@ -277,11 +294,30 @@ fn assess_command(
             total: run.results.len(),
         });
     }
+    render_run(
+        &run,
+        args.format,
+        color,
+        args.quiet,
+        args.output.as_deref(),
+        streams,
+    )?;
+    Ok(Outcome::of_run(&run))
+}
+
+fn render_run(
+    run: &Run<'_>,
+    format: OutputFormat,
+    color: bool,
+    quiet: bool,
+    output: Option<&Path>,
+    streams: &mut Streams<'_>,
+) -> Result<(), Error> {
     let table = Table {
-        color: color && args.output.is_none(),
-        quiet: args.quiet,
+        color: color && output.is_none(),
+        quiet,
     };
-    let renderer: &dyn Renderer = match args.format {
+    let renderer: &dyn Renderer = match format {
         OutputFormat::Table => &table,
         OutputFormat::Json => &Json,
         OutputFormat::Markdown => &Markdown,
@@ -289,20 +325,50 @@ fn assess_command(
         OutputFormat::Junit => &Junit,
         OutputFormat::Sarif => &Sarif,
     };
-    match &args.output {
-        Some(path) => write_atomic_with(path, true, |out| renderer.render(&run, out))?,
-        None => streams.write_with(|out| renderer.render(&run, out))?,
+    match output {
+        Some(path) => write_atomic_with(path, true, |out| renderer.render(run, out)),
+        None => streams.write_with(|out| renderer.render(run, out)),
     }
-    Ok(Outcome::of_run(&run))
+}
+
+fn forecast_command(args: &ForecastArgs, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    let history = history::load(&args.history, &ladder, args.plot.is_some())?;
+    let forecast = forecast::forecast(&history.acc, &ladder, args.horizon).map_err(|e| {
+        FileError::new(
+            args.history.display().to_string(),
+            Problem::new(e.to_string()),
+        )
+    })?;
+    if let Some(path) = &args.plot {
+        let svg = render::plot::svg(&forecast, &ladder, &history.points);
+        write_atomic(path, &svg, true)?;
+    }
+    let text = match args.format {
+        ListFormat::Table => render::forecast::table(&forecast, &ladder),
+        ListFormat::Json => render::forecast::json(&forecast)?,
+    };
+    streams.write_out(&text)?;
+    let breaks_soon = args.fail_within.is_some_and(|within| {
+        forecast.crossings.iter().any(|c| {
+            c.severity == Severity::Critical && c.days.is_some_and(|d| d <= i64::from(within))
+        })
+    });
+    Ok(if breaks_soon {
+        Outcome::GateFailed
+    } else {
+        Outcome::Pass
+    })
 }
 
 /// Assesses every input, in parallel for fleets, keeping the input order.
 fn assess_all<'a>(
     inputs: &[Result<PathBuf, FileError>],
     ladder: &'a Ladder,
+    users: Option<u64>,
 ) -> Vec<Result<Entry<'a>, FileError>> {
     let one = |input: &Result<PathBuf, FileError>| match input {
-        Ok(file) => assess_file(file, ladder),
+        Ok(file) => assess_file(file, ladder, users),
         Err(error) => Err(error.clone()),
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -326,14 +392,26 @@ fn assess_all<'a>(
     })
 }
 
-fn assess_file<'a>(file: &Path, ladder: &'a Ladder) -> Result<Entry<'a>, FileError> {
+fn assess_file<'a>(
+    file: &Path,
+    ladder: &'a Ladder,
+    users: Option<u64>,
+) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
     let lines = source.key_lines(&RawReport::FIELDS);
+    let (report, what_if) = match users {
+        Some(users) => {
+            let (scaled, answer) = what_if(&report, users, ladder);
+            (scaled, Some(answer))
+        }
+        None => (report, None),
+    };
     Ok(Entry {
         file: file.display().to_string(),
         assessment: assess(&report, ladder),
         lines,
         change: None,
+        what_if,
     })
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::forecast::MAX_HORIZON;
 use crate::gate::FailOn;
+use crate::metrics::Users;
 use crate::schema::SchemaKind;
 
 /// Capacity planning on the scaling ladder: do we need to scale, how, when,
@@ -40,6 +42,15 @@ pub enum Command {
     /// Exit codes: 0 when no alarm reaches --fail-on, 1 when one does, 2 when an
     /// input is missing or invalid (the other reports are still assessed).
     Assess(AssessArgs),
+    /// Forecast from a history: when each threshold breaks, when the next rung is due.
+    ///
+    /// Users are fitted as exponential growth; load metrics as straight lines in
+    /// users (projected through the users forecast) or, when that fits poorly,
+    /// in time. Exit 0; with --fail-within, 1 when a critical crossing falls
+    /// within that many days; 2 on bad input.
+    Forecast(ForecastArgs),
+    /// What a system with N users needs: stage, architecture, cost, next rung.
+    Plan(PlanArgs),
     /// Walk the scaling checklist for a report, or print it blank.
     ///
     /// Measured items come from the report's metrics through the ladder's rules;
@@ -96,6 +107,53 @@ pub struct AssessArgs {
     /// ones that got worse), so a fleet that is already red can adopt the gate.
     #[arg(long, requires = "baseline")]
     pub fail_on_new: bool,
+    /// What if the system had N users: scale today's load metrics with users
+    /// and assess that (250000, "250K", "1.2M").
+    #[arg(long, value_name = "N", value_parser = parse_users)]
+    pub users: Option<u64>,
+}
+
+/// Arguments of `scalectl forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// A CSV file (a `date` column and metric columns), a YAML or JSON list of
+    /// reports with `observed_at`, or a directory of such reports.
+    #[arg(value_name = "HISTORY")]
+    pub history: PathBuf,
+    /// How many days past the last observation to project.
+    #[arg(long, default_value_t = 365, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HORIZON)))]
+    pub horizon: u32,
+    /// A ladder file to use instead of the built-in stages.toml.
+    #[arg(long, value_name = "PATH")]
+    pub stages: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Also draw the history and the projections to this SVG file.
+    #[arg(long, value_name = "PATH.svg")]
+    pub plot: Option<PathBuf>,
+    /// Exit 1 when a critical crossing (or one already critical) falls within DAYS.
+    #[arg(long, value_name = "DAYS")]
+    pub fail_within: Option<u32>,
+}
+
+/// Arguments of `scalectl plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The number of users to plan for: 250000, "250K", "1.2M".
+    #[arg(long, value_name = "N", value_parser = parse_users)]
+    pub users: u64,
+    /// A ladder file to use instead of the built-in stages.toml.
+    #[arg(long, value_name = "PATH")]
+    pub stages: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+fn parse_users(text: &str) -> Result<u64, String> {
+    Users::parse(text).map(|u| u.0)
 }
 
 /// Arguments of `scalectl checklist`.

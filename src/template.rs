@@ -47,6 +47,10 @@ current_stage:\n\
 # Current infrastructure spend, in US dollars per month (a number >= 0).\n\
 monthly_cost_usd:\n\
 \n\
+# When these numbers were observed: YYYY-MM-DD or an RFC 3339 date-time, quoted.\n\
+# Needed when the report is one of a history for `scalectl forecast`.\n\
+observed_at:\n\
+\n\
 # The scaling checklist, answered by hand: true when done, false when not;\n\
 # leave an item commented out while you don't know. Measured items come from\n\
 # the metrics above and cannot be answered here.\n\

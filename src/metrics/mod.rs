@@ -14,7 +14,7 @@ use crate::ladder::Ladder;
 use crate::metric::Metric;
 use crate::source::Source;
 
-pub use values::{Answers, Limit, NonNegative, Percent, Users, Whole};
+pub use values::{Answers, Limit, NonNegative, ObservedAt, Percent, Users, Whole};
 
 /// A metrics report as written. Only `users` is required.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -53,6 +53,10 @@ pub struct RawReport {
     /// Manual answers to the scaling checklist: item id -> done.
     #[serde(default)]
     pub checklist: Option<Answers>,
+    /// When these numbers were observed: YYYY-MM-DD or an RFC 3339
+    /// date-time. Required for reports that make up a history (`forecast`).
+    #[serde(default)]
+    pub observed_at: Option<ObservedAt>,
 }
 
 /// A validated metrics report: every number is in range and `current_stage`
@@ -81,6 +85,8 @@ pub struct Report {
     pub monthly_cost_usd: Option<f64>,
     /// Manual answers to the checklist.
     pub checklist: Answers,
+    /// When the numbers were observed, in days since 1970-01-01.
+    pub observed_at: Option<f64>,
 }
 
 impl Report {
@@ -191,7 +197,7 @@ impl Report {
 
 impl RawReport {
     /// The field names, in report order.
-    pub const FIELDS: [&'static str; 11] = [
+    pub const FIELDS: [&'static str; 12] = [
         "service",
         "users",
         "api_p95_ms",
@@ -203,6 +209,7 @@ impl RawReport {
         "current_stage",
         "monthly_cost_usd",
         "checklist",
+        "observed_at",
     ];
 
     /// Checks the fields that depend on the ladder and the checklist,
@@ -248,6 +255,7 @@ impl RawReport {
             current_stage: self.current_stage.and_then(|v| u32::try_from(v.0).ok()),
             monthly_cost_usd: self.monthly_cost_usd.map(|v| v.0),
             checklist: self.checklist.unwrap_or_default(),
+            observed_at: self.observed_at.map(|o| o.0),
         }
     }
 }

@@ -215,6 +215,20 @@ fn bounded<'de, D: Deserializer<'de>>(deserializer: D, max: Option<f64>) -> Resu
     Ok(value + 0.0)
 }
 
+/// A date or date-time, as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct ObservedAt(pub f64);
+
+impl<'de> Deserialize<'de> for ObservedAt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        crate::date::parse(&text)
+            .map(Self)
+            .map_err(de::Error::custom)
+    }
+}
+
 /// A whole number >= 0, such as an open connection count or a stage id.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
@@ -384,6 +398,10 @@ mod schemas {
     schema!(Percent, "Percent", { "type": "number", "minimum": 0, "maximum": 100 });
     schema!(Whole, "Whole", { "type": "integer", "minimum": 0 });
     schema!(Limit, "Limit", { "type": "integer", "minimum": 1 });
+    schema!(ObservedAt, "ObservedAt", {
+        "type": "string",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    });
 
     impl JsonSchema for Answers {
         fn schema_name() -> Cow<'static, str> {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, Severity};
+use crate::engine::{Alarm, Severity, WhatIf};
 use crate::error::Error;
 use crate::ladder::{CostRange, Stage};
 
@@ -34,6 +34,8 @@ struct JsonReport<'a> {
     status: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<&'a ReportChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what_if: Option<&'a WhatIf>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +107,7 @@ impl<'a> JsonReport<'a> {
             next_steps: &a.next_steps,
             status: a.status,
             baseline: entry.change.as_ref(),
+            what_if: entry.what_if.as_ref(),
         }
     }
 }

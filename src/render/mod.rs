@@ -1,18 +1,20 @@
 //! Turning assessments into output: one renderer per format behind one trait.
 
 pub mod checklist;
+pub mod forecast;
 mod github;
 mod json;
 mod junit;
 pub mod ladder;
 mod markdown;
+pub mod plot;
 mod sarif;
 mod table;
 
 use std::io::{self, Write};
 
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, Assessment, Severity};
+use crate::engine::{Alarm, Assessment, Severity, WhatIf};
 use crate::error::FileError;
 use crate::gate::FailOn;
 use crate::ladder::Ladder;
@@ -36,6 +38,8 @@ pub struct Entry<'a> {
     pub lines: Vec<(&'static str, usize)>,
     /// How it compares with the baseline, when one was given.
     pub change: Option<ReportChange>,
+    /// For a what-if run (`--users`): the observed users and what breaks first.
+    pub what_if: Option<WhatIf>,
 }
 
 impl Entry<'_> {

@@ -114,6 +114,14 @@ impl Table {
             "recommended".to_owned(),
             format!("{}: {}", stage_name(a.recommended_stage), a.reason),
         ]);
+        summary.add_row(vec![
+            format!("stage {} runs", a.recommended_stage.id),
+            a.recommended_stage.architecture.join("; "),
+        ]);
+        summary.add_row(vec![
+            "database".to_owned(),
+            a.recommended_stage.database.clone(),
+        ]);
         summary.add_row(vec!["cost".to_owned(), cost_line(a)]);
         if let Some(next) = a.next_stage {
             summary.add_row(vec![
@@ -123,6 +131,25 @@ impl Table {
         }
         if let Some(change) = &entry.change {
             summary.add_row(vec!["vs baseline".to_owned(), change_summary(change)]);
+        }
+        if let Some(what_if) = &entry.what_if {
+            let breaks: Vec<String> = what_if
+                .first_to_break
+                .iter()
+                .map(|b| match b.users {
+                    0 => format!("{} (already critical)", b.rule),
+                    users => format!("{} at {} users", b.rule, format_count(users)),
+                })
+                .collect();
+            summary.add_row(vec![
+                "what if".to_owned(),
+                format!(
+                    "{} users instead of the {} observed, load growing with users; first to break: {}",
+                    format_count(what_if.users),
+                    format_count(what_if.observed_users),
+                    if breaks.is_empty() { "nothing measured".to_owned() } else { breaks.join(", ") }
+                ),
+            ]);
         }
         if !a.missing_metrics.is_empty() {
             summary.add_row(vec![

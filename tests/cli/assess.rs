@@ -33,10 +33,12 @@ fn stage_is_well_formed(stage: &Value) {
 
 #[test]
 fn json_report_follows_the_contract_for_every_example() {
-    let examples: Vec<String> = std::fs::read_dir("examples")
+    let mut examples: Vec<String> = std::fs::read_dir("examples")
         .unwrap()
         .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| !p.ends_with(".csv"))
         .collect();
+    examples.sort();
     let mut args = vec!["assess", "--format", "json", "--fail-on", "never"];
     args.extend(examples.iter().map(String::as_str));
     let (json, code) = json_of(&args);

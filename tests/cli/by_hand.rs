@@ -40,6 +40,9 @@ fn every_example_validates_against_the_metrics_schema() {
     let mut checked = 0;
     for entry in std::fs::read_dir("examples").unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            continue;
+        }
         let errors: Vec<String> = validator
             .iter_errors(&as_json(&path))
             .map(|e| e.to_string())

@@ -3,6 +3,7 @@
 mod assess;
 mod by_hand;
 mod fleet;
+mod forecast;
 
 #[test]
 fn cli_cases() {

@@ -6,9 +6,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod what_if;
+
 use crate::ladder::{Ladder, Rule, Stage};
 use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
+
+pub use what_if::{BreakingPoint, WhatIf, what_if};
 
 /// How bad an alarm (or a whole report) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
