@@ -33,3 +33,9 @@ for n in ${sizes[@]}; do
         hyperfine --warmup 1 --runs 3 "python3 scripts/pyyaml-reference.py $work/fleet-$n $work/py.json"
     fi
 done
+
+echo "== forecast of a 1,000,000-row history CSV (streamed)"
+python3 scripts/gen-history.py "$work/history.csv" 1000000
+hyperfine --warmup 1 --runs 5 "$bin forecast $work/history.csv"
+/usr/bin/time -f "peak memory: %M KB" "$bin" forecast "$work/history.csv" >/dev/null
+/usr/bin/time -f "with --plot: %e s, peak memory: %M KB" "$bin" forecast "$work/history.csv" --plot "$work/plot.svg" >/dev/null

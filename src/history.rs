@@ -16,20 +16,47 @@ use crate::metrics::{RawReport, Report, Users};
 use crate::source::{Format, Source, io_reason};
 use crate::suggest;
 
+/// One observation kept for a plot, in a third of an [`Observation`]'s memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlotPoint {
+    /// Days since 1970-01-01.
+    pub day: f64,
+    /// Users, then the metrics in [`Metric::ALL`] order; NaN when missing.
+    pub values: [f32; 6],
+}
+
+impl PlotPoint {
+    /// Users (index 0) or a metric (index 1 + its position in [`Metric::ALL`]).
+    pub fn value(&self, index: usize) -> Option<f64> {
+        let value = f64::from(self.values[index]);
+        (!value.is_nan()).then_some(value)
+    }
+}
+
 /// A history read into a forecast's accumulator, with the points kept for a plot.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     /// The accumulated trends.
     pub acc: Accumulator,
     /// Every observation, when asked for (for plots).
-    pub points: Vec<Observation>,
+    pub points: Vec<PlotPoint>,
 }
 
 impl History {
     fn add(&mut self, obs: Observation, keep: bool) {
         self.acc.add(&obs);
         if keep {
-            self.points.push(obs);
+            #[allow(clippy::cast_possible_truncation)]
+            let narrow = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
+            let mut values = [f32::NAN; 6];
+            values[0] = narrow(obs.users);
+            for (slot, value) in values[1..].iter_mut().zip(obs.metrics) {
+                *slot = narrow(value);
+            }
+            self.points.push(PlotPoint {
+                day: obs.day,
+                values,
+            });
         }
     }
 }
@@ -200,7 +227,6 @@ fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Resul
         File::open(path).map_err(|e| fail(None, format!("cannot read: {}", io_reason(&e))))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .trim(csv::Trim::All)
         .from_reader(BufReader::with_capacity(1 << 16, file));
     let csv_error = |e: csv::Error| {
         let line = e
@@ -227,7 +253,7 @@ fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Resul
     };
     let mut columns = Vec::with_capacity(headers.len());
     for (index, raw) in headers.iter().enumerate() {
-        let name = raw.trim_start_matches('\u{feff}');
+        let name = raw.trim_start_matches('\u{feff}').trim();
         let kind = column(name).map_err(|message| fail(header(index), message))?;
         if kind != Column::Ignored && columns.contains(&kind) {
             return Err(fail(
@@ -260,6 +286,7 @@ fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Resul
         };
         let (mut connections, mut max_connections) = (None, None);
         for (index, (cell, kind)) in record.iter().zip(&columns).enumerate() {
+            let cell = cell.trim();
             if cell.is_empty() {
                 if *kind == Column::Date {
                     return Err(fail(at(index), "the date is empty".into()));

@@ -14,6 +14,9 @@ pub enum SchemaKind {
     Metrics,
     /// The ladder file (stages.toml).
     Stages,
+    /// A history for `forecast` as YAML or JSON: a list of metrics reports,
+    /// each with `observed_at`.
+    History,
 }
 
 /// The JSON Schema (draft 2020-12) of an input format.
@@ -22,6 +25,7 @@ pub fn schema(kind: SchemaKind) -> Value {
     let schema = match kind {
         SchemaKind::Metrics => generator.into_root_schema_for::<RawReport>(),
         SchemaKind::Stages => generator.into_root_schema_for::<RawLadder>(),
+        SchemaKind::History => generator.into_root_schema_for::<Vec<RawReport>>(),
     };
     schema.to_value()
 }

@@ -35,11 +35,11 @@ fn reads_a_csv_with_empty_cells_and_derived_connections() {
     let days: Vec<f64> = history.points.iter().map(|p| p.day).collect();
     let first = date::parse("2026-11-03").unwrap();
     assert_eq!(days, [first, first - 2.0, first - 0.5]);
-    assert_eq!(history.points[0].users, Some(12_000.0));
-    assert_eq!(history.points[0].metrics[2], None);
-    assert_eq!(history.points[1].metrics[2], Some(25.0));
-    assert_eq!(history.points[2].metrics[1], Some(45.5));
-    assert_eq!(history.points[2].users, Some(11_000.0));
+    assert_eq!(history.points[0].value(0), Some(12_000.0));
+    assert_eq!(history.points[0].value(3), None);
+    assert_eq!(history.points[1].value(3), Some(25.0));
+    assert_eq!(history.points[2].value(2), Some(45.5));
+    assert_eq!(history.points[2].value(0), Some(11_000.0));
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn reads_a_yaml_list_of_reports_and_a_directory_of_them() {
     );
     let history = load(&list, &ladder(), true).unwrap();
     assert_eq!(history.points.len(), 2);
-    assert_eq!(history.points[0].metrics[1], Some(30.0));
+    assert_eq!(history.points[0].value(2), Some(30.0));
 
     let missing = write(&dir, "missing.yaml", "- {users: 10K}\n");
     assert!(

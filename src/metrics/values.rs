@@ -28,6 +28,12 @@ impl Users {
             )
         };
         let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            return trimmed
+                .parse()
+                .map(Self)
+                .map_err(|_| format!("user count \"{text}\" is too large"));
+        }
         let (number, multiplier) = match trimmed.char_indices().last() {
             Some((at, 'k' | 'K')) => (&trimmed[..at], 1_000u64),
             Some((at, 'm' | 'M')) => (&trimmed[..at], 1_000_000),

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::date::format_day;
-use crate::forecast::{Forecast, Observation};
+use crate::forecast::Forecast;
+use crate::history::PlotPoint;
 use crate::ladder::Ladder;
 use crate::metric::{Metric, format_count, format_number};
 
@@ -94,7 +95,7 @@ fn downsample(mut points: Vec<(f64, f64)>, from: f64, to: f64) -> Vec<(f64, f64)
 }
 
 /// The SVG document for a forecast and the observations it was fitted to.
-pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[Observation]) -> String {
+pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[PlotPoint]) -> String {
     #[allow(clippy::cast_precision_loss)]
     let (from, to, end) = (
         f.from as f64,
@@ -110,7 +111,7 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[Observation]) -> S
     let mut panels = Vec::new();
     let users_seen = observations
         .iter()
-        .filter_map(|o| o.users)
+        .filter_map(|o| o.value(0))
         .chain(days.iter().map(|&d| f.users_at(d)))
         .fold(0.0, f64::max);
     let mut users_lines = Vec::new();
@@ -135,7 +136,7 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[Observation]) -> S
         points: downsample(
             observations
                 .iter()
-                .filter_map(|o| Some((o.day, o.users?)))
+                .filter_map(|o| Some((o.day, o.value(0)?)))
                 .collect(),
             from,
             to,
@@ -167,7 +168,7 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[Observation]) -> S
             points: downsample(
                 observations
                     .iter()
-                    .filter_map(|o| Some((o.day, o.metrics[index]?)))
+                    .filter_map(|o| Some((o.day, o.value(index + 1)?)))
                     .collect(),
                 from,
                 to,
