@@ -220,14 +220,28 @@ fn field_column(record: &csv::StringRecord, index: usize) -> usize {
 }
 
 fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Result<(), FileError> {
+    let file = File::open(path).map_err(|e| {
+        FileError::new(
+            name.to_owned(),
+            Problem::new(format!("cannot read: {}", io_reason(&e))),
+        )
+    })?;
+    read_csv_from(BufReader::with_capacity(1 << 16, file), name, history, keep)
+}
+
+/// Streams a history CSV from any reader into `history`; `name` names it in errors.
+pub fn read_csv_from(
+    input: impl std::io::Read,
+    name: &str,
+    history: &mut History,
+    keep: bool,
+) -> Result<(), FileError> {
     let fail = |location: Option<Location>, message: String| {
         FileError::new(name.to_owned(), Problem::at(location, message))
     };
-    let file =
-        File::open(path).map_err(|e| fail(None, format!("cannot read: {}", io_reason(&e))))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(BufReader::with_capacity(1 << 16, file));
+        .from_reader(input);
     let csv_error = |e: csv::Error| {
         let line = e
             .position()
@@ -286,6 +300,9 @@ fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Resul
         };
         let (mut connections, mut max_connections) = (None, None);
         for (index, (cell, kind)) in record.iter().zip(&columns).enumerate() {
+            if cell.contains('\0') {
+                return Err(fail(at(index), "is a binary file, not text".into()));
+            }
             let cell = cell.trim();
             if cell.is_empty() {
                 if *kind == Column::Date {

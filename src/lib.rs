@@ -28,6 +28,8 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod forecast;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod history;
 pub mod ladder;

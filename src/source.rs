@@ -71,6 +71,9 @@ impl Source {
         let format = Format::from_path(path).ok_or_else(|| {
             fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
         })?;
+        if metadata.len() > MAX_INPUT_BYTES {
+            return Err(fail(too_large()));
+        }
         let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
         let bytes = read_bounded(file, size).map_err(fail)?;
         Self::from_bytes(name, bytes, format)
@@ -131,6 +134,7 @@ impl Source {
                         max_documents: 2,
                     },
                     non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+                    strict_booleans: true,
                 };
                 serde_saphyr::from_str_with_options(&self.text, options).map_err(|e| {
                     let e = e.without_snippet();
@@ -279,6 +283,13 @@ fn explain(message: &str) -> String {
     if message.starts_with("multiple YAML documents") || message.contains("Documents {") {
         return "the file holds several YAML documents (`---`); a report is a single document"
             .to_owned();
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("duplicate key `{key}`");
     }
     if let Some(breach) = message.strip_prefix("budget breached: ") {
         return format!("the YAML is too large or too deeply nested to read safely ({breach})");

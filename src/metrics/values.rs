@@ -24,7 +24,8 @@ impl Users {
     pub fn parse(text: &str) -> Result<Self, String> {
         let invalid = || {
             format!(
-                "invalid user count \"{text}\"; expected a whole number such as 42000, \"42_000\", \"42K\" or \"1.2M\""
+                "invalid user count \"{}\"; expected a whole number such as 42000, \"42_000\", \"42K\" or \"1.2M\"",
+                text.escape_debug()
             )
         };
         let trimmed = text.trim();

@@ -1,13 +1,24 @@
 //! End-to-end tests of the `scalectl` binary.
 
+mod adversarial;
 mod assess;
 mod by_hand;
 mod fleet;
 mod forecast;
+mod properties;
 
 #[test]
 fn cli_cases() {
     trycmd::TestCases::new()
         .env("NO_COLOR", "1")
         .case("tests/cmd/*.toml");
+}
+
+/// One case per file in `tests/adversarial/`: the input, and next to it the
+/// command (`.toml`, with its exit code) and the expected output.
+#[test]
+fn adversarial_cases() {
+    trycmd::TestCases::new()
+        .env("NO_COLOR", "1")
+        .case("tests/adversarial/*.toml");
 }
