@@ -3,14 +3,15 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::CommandFactory;
 
 use crate::baseline::Baseline;
 use crate::checklist::{self, Status};
 use crate::cli::{
-    AssessArgs, ChecklistArgs, Cli, ColorChoice, Command, ExplainArgs, ForecastArgs, ListFormat,
-    OutputFormat, ValidateArgs,
+    AssessArgs, ChecklistArgs, Cli, CollectArgs, ColorChoice, Command, ExplainArgs, ForecastArgs,
+    ListFormat, OutputFormat, PrometheusArgs, ValidateArgs,
 };
 use crate::engine::{BUILTIN_ALARMS, Severity, assess, what_if};
 use crate::error::{Error, FileError, Problem};
@@ -20,8 +21,8 @@ use crate::metric::format_count;
 use crate::metrics::{RawReport, Report};
 use crate::output::{write_atomic, write_atomic_with};
 use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
-use crate::source::Source;
-use crate::{fleet, forecast, history};
+use crate::source::{Format, Source, io_reason};
+use crate::{date, fleet, forecast, history, prometheus};
 use crate::{schema, suggest, template};
 
 /// Where a command writes.
@@ -113,9 +114,12 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
             Ok(Outcome::Pass)
         }
         Command::Explain(args) => explain_command(&args, streams),
+        Command::Collect(args) => collect_command(&args, streams),
         Command::Init(args) => {
             let text = if args.stages {
                 DEFAULT_STAGES.to_owned()
+            } else if args.queries {
+                prometheus::DEFAULT_QUERIES.to_owned()
             } else {
                 template::metrics_template()
             };
@@ -255,6 +259,39 @@ fn assess_command(
         Some(path) => Some(Baseline::parse(&Source::read(path)?)?),
         None => None,
     };
+    if let Some((client, queries)) = connect(&args.connection)? {
+        let url = args.connection.prometheus.as_deref().unwrap_or_default();
+        let collected = prometheus::collect(
+            &client,
+            &queries,
+            args.users,
+            parse_time(args.at.as_deref())?,
+        )?;
+        note(streams, &collected.notes);
+        let source = Source::from_bytes(
+            format!("<{url}>"),
+            collected.yaml(url).into_bytes(),
+            Format::Yaml,
+        )?;
+        let report = Report::parse(&source, &ladder)?;
+        let mut run = Run::new(&ladder, args.fail_on);
+        run.results.push(Ok(Entry {
+            file: source.name.clone(),
+            assessment: assess(&report, &ladder),
+            lines: Vec::new(),
+            change: None,
+            what_if: None,
+        }));
+        render_run(
+            &run,
+            args.format,
+            color,
+            args.quiet,
+            args.output.as_deref(),
+            streams,
+        )?;
+        return Ok(Outcome::of_run(&run));
+    }
     let inputs = fleet::expand(&args.files);
     let stdin_count = inputs
         .iter()
@@ -333,13 +370,41 @@ fn render_run(
 
 fn forecast_command(args: &ForecastArgs, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
     let ladder = Ladder::load(args.stages.as_deref())?;
-    let history = history::load(&args.history, &ladder, args.plot.is_some())?;
-    let forecast = forecast::forecast(&history.acc, &ladder, args.horizon).map_err(|e| {
-        FileError::new(
-            args.history.display().to_string(),
-            Problem::new(e.to_string()),
-        )
-    })?;
+    let keep = args.plot.is_some();
+    let (name, history) = match (&args.history, connect(&args.connection)?) {
+        (_, Some((client, queries))) => {
+            let range = args.range.as_deref().ok_or_else(|| {
+                Error::Usage("--prometheus needs --range, such as --range 90d".into())
+            })?;
+            let collected = collect_history(
+                &client,
+                &queries,
+                None,
+                args.at.as_deref(),
+                range,
+                &args.step,
+            )?;
+            note(streams, &collected.notes);
+            let name = format!(
+                "<{}>",
+                args.connection.prometheus.as_deref().unwrap_or_default()
+            );
+            let mut history = history::History::default();
+            history::read_csv_from(collected.csv.as_bytes(), &name, &mut history, keep)?;
+            (name, history)
+        }
+        (Some(path), None) => (
+            path.display().to_string(),
+            history::load(path, &ladder, keep)?,
+        ),
+        (None, None) => {
+            return Err(Error::Usage(
+                "give a HISTORY file or --prometheus URL".into(),
+            ));
+        }
+    };
+    let forecast = forecast::forecast(&history.acc, &ladder, args.horizon)
+        .map_err(|e| FileError::new(name, Problem::new(e.to_string())))?;
     if let Some(path) = &args.plot {
         let svg = render::plot::svg(&forecast, &ladder, &history.points);
         write_atomic(path, &svg, true)?;
@@ -359,6 +424,137 @@ fn forecast_command(args: &ForecastArgs, streams: &mut Streams<'_>) -> Result<Ou
     } else {
         Outcome::Pass
     })
+}
+
+/// The client and queries for `--prometheus`, if given. The token comes from
+/// a file or the environment, never from the command line.
+fn connect(
+    args: &PrometheusArgs,
+) -> Result<Option<(prometheus::Client, prometheus::Queries)>, Error> {
+    let Some(url) = &args.prometheus else {
+        return Ok(None);
+    };
+    let secret = |path: &Path| -> Result<String, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            FileError::new(
+                path.display().to_string(),
+                Problem::new(format!("cannot read: {}", io_reason(&e))),
+            )
+        })?;
+        let secret = text.trim().to_owned();
+        if secret.is_empty() {
+            return Err(
+                FileError::new(path.display().to_string(), Problem::new("is empty")).into(),
+            );
+        }
+        Ok(secret)
+    };
+    let auth = match (&args.bearer_token_file, &args.basic_auth_file) {
+        (Some(path), _) => prometheus::Auth::Bearer(secret(path)?),
+        (None, Some(path)) => {
+            let user_password = secret(path)?;
+            if !user_password.contains(':') {
+                return Err(FileError::new(
+                    path.display().to_string(),
+                    Problem::new("must hold `user:password`"),
+                )
+                .into());
+            }
+            prometheus::Auth::Basic(user_password)
+        }
+        (None, None) => match std::env::var("SCALECTL_PROMETHEUS_TOKEN") {
+            Ok(token) if !token.trim().is_empty() => {
+                prometheus::Auth::Bearer(token.trim().to_owned())
+            }
+            _ => prometheus::Auth::None,
+        },
+    };
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Error::Usage(
+            "--timeout must be a number of seconds above 0".into(),
+        ));
+    }
+    let client = prometheus::Client::new(url, Duration::from_secs_f64(args.timeout), auth)?;
+    Ok(Some((
+        client,
+        prometheus::Queries::load(args.queries.as_deref())?,
+    )))
+}
+
+fn parse_time(text: Option<&str>) -> Result<Option<f64>, Error> {
+    text.map(|t| date::parse_time(t).map_err(|e| Error::Usage(format!("--at: {e}"))))
+        .transpose()
+}
+
+fn collect_history(
+    client: &prometheus::Client,
+    queries: &prometheus::Queries,
+    users: Option<u64>,
+    at: Option<&str>,
+    range: &str,
+    step: &str,
+) -> Result<prometheus::CollectedHistory, Error> {
+    let range = date::parse_duration(range).map_err(|e| Error::Usage(format!("--range: {e}")))?;
+    let step = date::parse_duration(step).map_err(|e| Error::Usage(format!("--step: {e}")))?;
+    let end = match parse_time(at)? {
+        Some(end) => end,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64().floor()),
+    };
+    Ok(prometheus::collect_range(
+        client, queries, users, end, range, step,
+    )?)
+}
+
+fn note(streams: &mut Streams<'_>, notes: &[String]) {
+    for note in notes {
+        let _ = writeln!(streams.err, "note: {note}");
+    }
+}
+
+fn collect_command(args: &CollectArgs, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let Some((client, queries)) = connect(&args.connection)? else {
+        return Err(Error::Usage("collect needs --prometheus URL".into()));
+    };
+    let url = args.connection.prometheus.as_deref().unwrap_or_default();
+    let text = match &args.range {
+        Some(range) => {
+            let collected = collect_history(
+                &client,
+                &queries,
+                args.users,
+                args.at.as_deref(),
+                range,
+                &args.step,
+            )?;
+            note(streams, &collected.notes);
+            collected.csv
+        }
+        None => {
+            let collected = prometheus::collect(
+                &client,
+                &queries,
+                args.users,
+                parse_time(args.at.as_deref())?,
+            )?;
+            note(streams, &collected.notes);
+            let json = args
+                .output
+                .as_ref()
+                .is_some_and(|p| Format::from_path(p) == Some(Format::Json));
+            if json {
+                collected.json()
+            } else {
+                collected.yaml(url)
+            }
+        }
+    };
+    match &args.output {
+        Some(path) => write_atomic(path, &text, args.force)?,
+        None => streams.write_out(&text)?,
+    }
+    Ok(Outcome::Pass)
 }
 
 /// Assesses every input, in parallel for fleets, keeping the input order.

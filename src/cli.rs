@@ -51,6 +51,11 @@ pub enum Command {
     Forecast(ForecastArgs),
     /// What a system with N users needs: stage, architecture, cost, next rung.
     Plan(PlanArgs),
+    /// Collect a metrics report (or, with --range, a history CSV) from Prometheus.
+    ///
+    /// Each report field comes from a PromQL query (the built-in ones, or
+    /// --queries PATH; `scalectl init --queries` prints them for editing).
+    Collect(CollectArgs),
     /// Walk the scaling checklist for a report, or print it blank.
     ///
     /// Measured items come from the report's metrics through the ladder's rules;
@@ -81,8 +86,13 @@ pub enum Command {
 pub struct AssessArgs {
     /// Metrics reports (.yaml, .yml, .json or .toml) or directories to search
     /// for them; `-` reads YAML from standard input.
-    #[arg(required = true, value_name = "FILE|DIR")]
+    #[arg(required_unless_present = "prometheus", value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub connection: PrometheusArgs,
+    /// With --prometheus: collect at this time (RFC 3339, a date, or Unix seconds).
+    #[arg(long, value_name = "TIME", requires = "prometheus")]
+    pub at: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -108,7 +118,8 @@ pub struct AssessArgs {
     #[arg(long, requires = "baseline")]
     pub fail_on_new: bool,
     /// What if the system had N users: scale today's load metrics with users
-    /// and assess that (250000, "250K", "1.2M").
+    /// and assess that (250000, "250K", "1.2M"). With --prometheus: the
+    /// number of active users, when no query gives it.
     #[arg(long, value_name = "N", value_parser = parse_users)]
     pub users: Option<u64>,
 }
@@ -118,8 +129,24 @@ pub struct AssessArgs {
 pub struct ForecastArgs {
     /// A CSV file (a `date` column and metric columns), a YAML or JSON list of
     /// reports with `observed_at`, or a directory of such reports.
-    #[arg(value_name = "HISTORY")]
-    pub history: PathBuf,
+    #[arg(value_name = "HISTORY", required_unless_present = "prometheus")]
+    pub history: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: PrometheusArgs,
+    /// With --prometheus: the span of history to query, such as 90d.
+    #[arg(long, value_name = "DURATION", requires = "prometheus")]
+    pub range: Option<String>,
+    /// With --prometheus: the step between observations.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1d",
+        requires = "range"
+    )]
+    pub step: String,
+    /// With --prometheus: the end of the span (RFC 3339, a date, or Unix seconds) instead of now.
+    #[arg(long, value_name = "TIME", requires = "prometheus")]
+    pub at: Option<String>,
     /// How many days past the last observation to project.
     #[arg(long, default_value_t = 365, value_name = "DAYS",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HORIZON)))]
@@ -136,6 +163,69 @@ pub struct ForecastArgs {
     /// Exit 1 when a critical crossing (or one already critical) falls within DAYS.
     #[arg(long, value_name = "DAYS")]
     pub fail_within: Option<u32>,
+}
+
+/// Where and how to reach a Prometheus server.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Prometheus")]
+pub struct PrometheusArgs {
+    /// The Prometheus server's URL, such as http://prometheus:9090.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// A TOML file of PromQL queries, one per report field, instead of the built-in ones.
+    #[arg(long, value_name = "PATH", requires = "prometheus")]
+    pub queries: Option<PathBuf>,
+    /// Seconds to wait for each answer.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10.0,
+        requires = "prometheus"
+    )]
+    pub timeout: f64,
+    /// A file holding a bearer token (the environment variable
+    /// SCALECTL_PROMETHEUS_TOKEN works too). Never printed.
+    #[arg(long, value_name = "PATH", requires = "prometheus")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// A file holding `user:password` for basic authentication. Never printed.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "prometheus",
+        conflicts_with = "bearer_token_file"
+    )]
+    pub basic_auth_file: Option<PathBuf>,
+}
+
+/// Arguments of `scalectl collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub connection: PrometheusArgs,
+    /// The number of active users, when no query gives it: 42000, "42K".
+    #[arg(long, value_name = "N", value_parser = parse_users)]
+    pub users: Option<u64>,
+    /// Collect at this time (RFC 3339, a date, or Unix seconds) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Write a history CSV of this span (such as 90d) from range queries, for `forecast`.
+    #[arg(long, value_name = "DURATION")]
+    pub range: Option<String>,
+    /// The step between the rows of a history.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1d",
+        requires = "range"
+    )]
+    pub step: String,
+    /// Write to this file (atomically) instead of standard output; a report is
+    /// JSON when the name ends in .json, YAML otherwise.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 /// Arguments of `scalectl plan`.
@@ -204,8 +294,11 @@ pub struct ExplainArgs {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Write the default ladder (stages.toml) instead of a metrics report template.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "queries")]
     pub stages: bool,
+    /// Write the built-in Prometheus queries (for --queries) instead.
+    #[arg(long)]
+    pub queries: bool,
     /// Write to this file (atomically) instead of standard output.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -33,6 +33,54 @@ pub fn format_day(days: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Unix seconds as an RFC 3339 UTC date-time, to the second: `2026-11-26T14:30:00Z`.
+pub fn format_rfc3339(unix_seconds: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    let seconds = unix_seconds.floor() as i64;
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_day(days),
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `2w` into seconds.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let invalid = || {
+        format!(
+            "invalid duration \"{text}\"; expected a number and a unit: s, m, h, d or w (such as 90d)"
+        )
+    };
+    let text = text.trim();
+    let unit = text.chars().last().ok_or_else(invalid)?;
+    let seconds = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3_600.0,
+        'd' => 86_400.0,
+        'w' => 604_800.0,
+        _ => return Err(invalid()),
+    };
+    let value: f64 = text[..text.len() - 1].parse().map_err(|_| invalid())?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(invalid());
+    }
+    Ok(value * seconds)
+}
+
+/// Parses a point in time: an RFC 3339 date-time, a date, or Unix seconds.
+pub fn parse_time(text: &str) -> Result<f64, String> {
+    if let Ok(seconds) = text.trim().parse::<f64>()
+        && seconds.is_finite()
+    {
+        return Ok(seconds);
+    }
+    parse(text).map(|days| days * 86_400.0)
+}
+
 fn number(text: &str, digits: usize) -> Option<u32> {
     (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
         .then(|| text.parse().ok())
@@ -141,6 +189,19 @@ mod tests {
             Ok(day + (6.0 * 3600.0 + 0.5) / 86_400.0)
         );
         assert_eq!(parse("2024-02-29"), Ok(days_from_civil(2024, 2, 29) as f64));
+    }
+
+    #[test]
+    fn formats_and_parses_times_and_durations() {
+        let t = parse_time("2026-11-26T14:30:05Z").unwrap();
+        assert_eq!(format_rfc3339(t), "2026-11-26T14:30:05Z");
+        assert_eq!(parse_time("1764167405").unwrap(), 1_764_167_405.0);
+        assert_eq!(parse_duration("90d"), Ok(90.0 * 86_400.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5_400.0));
+        assert_eq!(parse_duration("2w"), Ok(14.0 * 86_400.0));
+        for bad in ["", "d", "90", "-1d", "1y", "nand"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub enum Error {
 
     #[error("cannot produce the output: {0}")]
     Render(String),
+    /// Prometheus could not be reached, or its answer was unusable.
+    #[error(transparent)]
+    Prometheus(#[from] crate::prometheus::QueryError),
     /// A command-line value is not valid.
     #[error("{0}")]
     Usage(String),

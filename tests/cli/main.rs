@@ -5,6 +5,7 @@ mod assess;
 mod by_hand;
 mod fleet;
 mod forecast;
+mod prometheus;
 mod properties;
 
 #[test]

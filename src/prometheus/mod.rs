@@ -1,0 +1,228 @@
+//! Metrics from where they live: a report of now, or a history, built from
+//! a Prometheus server's answers.
+
+mod client;
+mod queries;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub use client::{Auth, Client, QueryError, Sample};
+pub use queries::{DEFAULT_QUERIES, Queries};
+
+use crate::date::format_rfc3339;
+use crate::metric::format_number;
+
+/// Fields that are percentages; rate() noise can push them a hair past 100.
+const PERCENT_FIELDS: [&str; 2] = ["db_cpu_pct", "cache_hit_rate_pct"];
+
+/// Whole-number fields.
+const WHOLE_FIELDS: [&str; 3] = ["users", "db_connections", "db_max_connections"];
+
+/// A report collected from Prometheus: its fields, and what was left out and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    /// Field -> value, for the fields that had a value.
+    pub values: BTreeMap<&'static str, f64>,
+    /// What the user should know: missing series, NaN values, clamped percentages.
+    pub notes: Vec<String>,
+}
+
+fn clean(field: &'static str, value: f64, notes: &mut Vec<String>) -> f64 {
+    if PERCENT_FIELDS.contains(&field) && !(0.0..=100.0).contains(&value) {
+        let clamped = value.clamp(0.0, 100.0);
+        notes.push(format!(
+            "{field}: {} is outside 0-100; using {}",
+            format_number(value),
+            format_number(clamped)
+        ));
+        return clamped;
+    }
+    if value < 0.0 {
+        notes.push(format!(
+            "{field}: {} is negative; using 0",
+            format_number(value)
+        ));
+        return 0.0;
+    }
+    if WHOLE_FIELDS.contains(&field) {
+        value.round()
+    } else {
+        value
+    }
+}
+
+/// Runs the instant queries at `at` (the server's now when `None`).
+/// `users`, when given, replaces the users query.
+pub fn collect(
+    client: &Client,
+    queries: &Queries,
+    users: Option<u64>,
+    at: Option<f64>,
+) -> Result<Collected, QueryError> {
+    let mut collected = Collected::default();
+    for (field, query) in queries.fields() {
+        if field == "users" && users.is_some() {
+            continue;
+        }
+        match client.instant(query, at)? {
+            Sample::Value(value) => {
+                let value = clean(field, value, &mut collected.notes);
+                collected.values.insert(field, value);
+            }
+            Sample::Empty => collected.notes.push(format!(
+                "{field}: the query returned no data; the field is left out"
+            )),
+            Sample::NotFinite(text) => collected.notes.push(format!(
+                "{field}: the query returned {text}; the field is left out"
+            )),
+        }
+    }
+    if let Some(users) = users {
+        #[allow(clippy::cast_precision_loss)]
+        collected.values.insert("users", users as f64);
+    }
+    if !collected.values.contains_key("users") {
+        return Err(QueryError(
+            "no user count: give --users N, or a `users` query in the queries file (the users query returned nothing)".into(),
+        ));
+    }
+    Ok(collected)
+}
+
+impl Collected {
+    /// The report as YAML, with the notes as comments.
+    pub fn yaml(&self, source: &str) -> String {
+        let mut out = format!("# Collected by scalectl from {source}\n");
+        for note in &self.notes {
+            let _ = writeln!(out, "# note: {note}");
+        }
+        for (field, value) in &self.values {
+            let _ = writeln!(out, "{field}: {}", format_number_exact(*value));
+        }
+        out
+    }
+
+    /// The report as JSON.
+    pub fn json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .values
+            .iter()
+            .map(|(field, value)| {
+                let value = if WHOLE_FIELDS.contains(field) {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    serde_json::Value::from(*value as u64)
+                } else {
+                    serde_json::Value::from(*value)
+                };
+                ((*field).to_owned(), value)
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&map).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Every digit a float has, without a needless ".0".
+fn format_number_exact(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// A history collected from range queries, as CSV rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectedHistory {
+    /// The CSV text: a `date` column and one column per field that had data.
+    pub csv: String,
+    /// Rows written.
+    pub rows: usize,
+    /// What the user should know.
+    pub notes: Vec<String>,
+}
+
+/// Runs the range queries from `end - range` to `end`, every `step` seconds.
+pub fn collect_range(
+    client: &Client,
+    queries: &Queries,
+    users: Option<u64>,
+    end: f64,
+    range: f64,
+    step: f64,
+) -> Result<CollectedHistory, QueryError> {
+    let start = end - range;
+    let mut notes = Vec::new();
+    let mut columns: Vec<&'static str> = Vec::new();
+    let mut table: BTreeMap<i64, BTreeMap<&'static str, f64>> = BTreeMap::new();
+    for (field, query) in queries.fields() {
+        if field == "users" && users.is_some() {
+            continue;
+        }
+        let (points, not_finite) = client.range(query, start, end, step)?;
+        if not_finite > 0 {
+            notes.push(format!(
+                "{field}: {not_finite} NaN or infinite values left out"
+            ));
+        }
+        if points.is_empty() {
+            notes.push(format!(
+                "{field}: the query returned no data; the column is left out"
+            ));
+            continue;
+        }
+        columns.push(field);
+        let mut adjusted = Vec::new();
+        for (time, value) in points {
+            let value = clean(field, value, &mut adjusted);
+            #[allow(clippy::cast_possible_truncation)]
+            table
+                .entry(time.round() as i64)
+                .or_default()
+                .insert(field, value);
+        }
+        if !adjusted.is_empty() {
+            notes.push(format!(
+                "{field}: {} values out of range were clamped (first: {})",
+                adjusted.len(),
+                adjusted[0]
+            ));
+        }
+    }
+    if let Some(users) = users {
+        columns.insert(0, "users");
+        #[allow(clippy::cast_precision_loss)]
+        for row in table.values_mut() {
+            row.insert("users", users as f64);
+        }
+    }
+    if !columns.contains(&"users") {
+        return Err(QueryError(
+            "no user count: a forecast needs users over time; add a `users` query to the queries file (or --users N, which holds them constant)".into(),
+        ));
+    }
+    let mut csv = String::from("date");
+    for column in &columns {
+        csv.push(',');
+        csv.push_str(column);
+    }
+    csv.push('\n');
+    for (time, row) in &table {
+        #[allow(clippy::cast_precision_loss)]
+        csv.push_str(&format_rfc3339(*time as f64));
+        for column in &columns {
+            csv.push(',');
+            if let Some(value) = row.get(column) {
+                csv.push_str(&format_number_exact(*value));
+            }
+        }
+        csv.push('\n');
+    }
+    Ok(CollectedHistory {
+        csv,
+        rows: table.len(),
+        notes,
+    })
+}
