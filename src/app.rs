@@ -22,7 +22,7 @@ use crate::metrics::{RawReport, Report};
 use crate::output::{write_atomic, write_atomic_with};
 use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::{Format, Source, io_reason};
-use crate::{date, fleet, forecast, history, prometheus};
+use crate::{date, fleet, forecast, history, parallel, prometheus};
 use crate::{schema, suggest, template};
 
 /// Where a command writes.
@@ -259,14 +259,11 @@ fn assess_command(
         Some(path) => Some(Baseline::parse(&Source::read(path)?)?),
         None => None,
     };
+    let mut run = Run::new(&ladder, args.fail_on);
     if let Some((client, queries)) = connect(&args.connection)? {
         let url = args.connection.prometheus.as_deref().unwrap_or_default();
-        let collected = prometheus::collect(
-            &client,
-            &queries,
-            args.users,
-            parse_time(args.at.as_deref())?,
-        )?;
+        let at = parse_time(args.at.as_deref())?;
+        let collected = prometheus::collect(&client, &queries, args.users, at)?;
         note(streams, &collected.notes);
         let source = Source::from_bytes(
             format!("<{url}>"),
@@ -274,7 +271,6 @@ fn assess_command(
             Format::Yaml,
         )?;
         let report = Report::parse(&source, &ladder)?;
-        let mut run = Run::new(&ladder, args.fail_on);
         run.results.push(Ok(Entry {
             file: source.name.clone(),
             assessment: assess(&report, &ladder),
@@ -282,28 +278,32 @@ fn assess_command(
             change: None,
             what_if: None,
         }));
-        render_run(
-            &run,
-            args.format,
-            color,
-            args.quiet,
-            args.output.as_deref(),
-            streams,
-        )?;
-        return Ok(Outcome::of_run(&run));
+    } else {
+        let inputs = fleet::expand(&args.files);
+        let stdin_count = inputs
+            .iter()
+            .filter(|input| input.as_ref().is_ok_and(|f| f.as_os_str() == "-"))
+            .count();
+        if stdin_count > 1 {
+            return Err(Error::Usage(
+                "`-` (standard input) can be given only once".into(),
+            ));
+        }
+        run.results = assess_all(&inputs, &ladder, args.users);
+        if let [Err(error)] = run.results.as_slice() {
+            return Err(error.clone().into());
+        }
+        for error in run.errors() {
+            streams.report_error(error);
+        }
+        let failed = run.errors().count();
+        if failed == run.results.len() {
+            return Err(Error::Inputs {
+                count: failed,
+                total: run.results.len(),
+            });
+        }
     }
-    let inputs = fleet::expand(&args.files);
-    let stdin_count = inputs
-        .iter()
-        .filter(|input| input.as_ref().is_ok_and(|f| f.as_os_str() == "-"))
-        .count();
-    if stdin_count > 1 {
-        return Err(Error::Usage(
-            "`-` (standard input) can be given only once".into(),
-        ));
-    }
-    let mut run = Run::new(&ladder, args.fail_on);
-    run.results = assess_all(&inputs, &ladder, args.users);
     if let Some(baseline) = &baseline {
         for entry in run.results.iter_mut().flatten() {
             entry.change = Some(baseline.compare(&entry.file, &entry.assessment));
@@ -317,19 +317,6 @@ fn assess_command(
                 .collect(),
         );
         run.fail_on_new = args.fail_on_new;
-    }
-    if let [Err(error)] = run.results.as_slice() {
-        return Err(error.clone().into());
-    }
-    for error in run.errors() {
-        streams.report_error(error);
-    }
-    let failed = run.errors().count();
-    if failed == run.results.len() {
-        return Err(Error::Inputs {
-            count: failed,
-            total: run.results.len(),
-        });
     }
     render_run(
         &run,
@@ -563,28 +550,9 @@ fn assess_all<'a>(
     ladder: &'a Ladder,
     users: Option<u64>,
 ) -> Vec<Result<Entry<'a>, FileError>> {
-    let one = |input: &Result<PathBuf, FileError>| match input {
+    parallel::map_ordered(inputs, 64, |input| match input {
         Ok(file) => assess_file(file, ladder, users),
         Err(error) => Err(error.clone()),
-    };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || inputs.len() < 64 {
-        return inputs.iter().map(one).collect();
-    }
-    let chunk = inputs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = inputs
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
     })
 }
 

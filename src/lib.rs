@@ -36,6 +36,7 @@ pub mod ladder;
 pub mod metric;
 pub mod metrics;
 pub mod output;
+pub mod parallel;
 pub mod prometheus;
 pub mod render;
 pub mod schema;

@@ -9,6 +9,7 @@ use crate::baseline::ReportChange;
 use crate::engine::{Alarm, Severity, WhatIf};
 use crate::error::Error;
 use crate::ladder::{CostRange, Stage};
+use crate::parallel;
 
 /// The version of the JSON report format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -135,25 +136,11 @@ fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
 
 /// The reports' JSON, in order, serialized on several threads for large batches.
 fn pretty_all(entries: &[&Entry<'_>]) -> io::Result<Vec<Vec<u8>>> {
-    let one = |entry: &&Entry<'_>| pretty(&JsonReport::new(entry), 2);
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || entries.len() < PARALLEL_FROM {
-        return entries.iter().map(one).collect();
-    }
-    let chunk = entries.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    parallel::map_ordered(entries, PARALLEL_FROM, |entry| {
+        pretty(&JsonReport::new(entry), 2)
     })
+    .into_iter()
+    .collect()
 }
 
 impl Renderer for Json {
