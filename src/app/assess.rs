@@ -1,0 +1,133 @@
+//! `assess`: files, directories, standard input or Prometheus, with
+//! baselines and what-if.
+
+use std::path::{Path, PathBuf};
+
+use super::prometheus::{connect, note, parse_time};
+use super::{Streams, read_input, render_run};
+use crate::baseline::Baseline;
+use crate::cli::AssessArgs;
+use crate::engine::{assess, what_if};
+use crate::error::{Error, FileError};
+use crate::gate::Outcome;
+use crate::ladder::Ladder;
+use crate::metrics::{RawReport, Report};
+use crate::render::{Entry, Run};
+use crate::source::{Format, Source};
+use crate::{fleet, parallel, prometheus};
+
+pub(super) fn assess_command(
+    args: &AssessArgs,
+    color: bool,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::parse(&Source::read(path)?)?),
+        None => None,
+    };
+    let mut run = Run::new(&ladder, args.fail_on);
+    if let Some((client, queries)) = connect(&args.connection)? {
+        let url = args.connection.prometheus.as_deref().unwrap_or_default();
+        let at = parse_time(args.at.as_deref())?;
+        let collected = prometheus::collect(&client, &queries, args.users, at)?;
+        note(streams, &collected.notes);
+        let source = Source::from_bytes(
+            format!("<{url}>"),
+            collected.yaml(url).into_bytes(),
+            Format::Yaml,
+        )?;
+        let report = Report::parse(&source, &ladder)?;
+        run.results.push(Ok(Entry {
+            file: source.name.clone(),
+            assessment: assess(&report, &ladder),
+            lines: Vec::new(),
+            change: None,
+            what_if: None,
+        }));
+    } else {
+        let inputs = fleet::expand(&args.files);
+        let stdin_count = inputs
+            .iter()
+            .filter(|input| input.as_ref().is_ok_and(|f| f.as_os_str() == "-"))
+            .count();
+        if stdin_count > 1 {
+            return Err(Error::Usage(
+                "`-` (standard input) can be given only once".into(),
+            ));
+        }
+        run.results = assess_all(&inputs, &ladder, args.users);
+        if let [Err(error)] = run.results.as_slice() {
+            return Err(error.clone().into());
+        }
+        for error in run.errors() {
+            streams.report_error(error);
+        }
+        let failed = run.errors().count();
+        if failed == run.results.len() {
+            return Err(Error::Inputs {
+                count: failed,
+                total: run.results.len(),
+            });
+        }
+    }
+    if let Some(baseline) = &baseline {
+        for entry in run.results.iter_mut().flatten() {
+            entry.change = Some(baseline.compare(&entry.file, &entry.assessment));
+        }
+        let files: Vec<&str> = run.entries().map(|e| e.file.as_str()).collect();
+        run.gone = Some(
+            baseline
+                .missing(&files)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        );
+        run.fail_on_new = args.fail_on_new;
+    }
+    render_run(
+        &run,
+        args.format,
+        color,
+        args.quiet,
+        args.output.as_deref(),
+        streams,
+    )?;
+    Ok(Outcome::of_run(&run))
+}
+
+/// Assesses every input, in parallel for fleets, keeping the input order.
+fn assess_all<'a>(
+    inputs: &[Result<PathBuf, FileError>],
+    ladder: &'a Ladder,
+    users: Option<u64>,
+) -> Vec<Result<Entry<'a>, FileError>> {
+    parallel::map_ordered(inputs, 64, |input| match input {
+        Ok(file) => assess_file(file, ladder, users),
+        Err(error) => Err(error.clone()),
+    })
+}
+
+fn assess_file<'a>(
+    file: &Path,
+    ladder: &'a Ladder,
+    users: Option<u64>,
+) -> Result<Entry<'a>, FileError> {
+    let source = read_input(file)?;
+    let report = Report::parse(&source, ladder)?;
+    let lines = source.key_lines(&RawReport::FIELDS);
+    let (report, what_if) = match users {
+        Some(users) => {
+            let (scaled, answer) = what_if(&report, users, ladder);
+            (scaled, Some(answer))
+        }
+        None => (report, None),
+    };
+    Ok(Entry {
+        file: file.display().to_string(),
+        assessment: assess(&report, ladder),
+        lines,
+        change: None,
+        what_if,
+    })
+}

@@ -1,0 +1,115 @@
+//! The by-hand commands: `checklist`, `explain` and `validate`.
+
+use super::{Streams, read_input};
+use crate::checklist::{self, Status};
+use crate::cli::{ChecklistArgs, ExplainArgs, ListFormat, ValidateArgs};
+use crate::engine::BUILTIN_ALARMS;
+use crate::error::{Error, FileError};
+use crate::gate::Outcome;
+use crate::ladder::Ladder;
+use crate::metrics::Report;
+use crate::{render, suggest};
+
+pub(super) fn checklist_command(
+    args: &ChecklistArgs,
+    color: bool,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    let report = match &args.file {
+        Some(file) => Some(Report::parse(&read_input(file)?, &ladder)?),
+        None => None,
+    };
+    let sections = checklist::check(report.as_ref(), &ladder);
+    let file = args.file.as_ref().map(|f| f.display().to_string());
+    let text = match args.format {
+        ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),
+        ListFormat::Json => render::checklist::json(file.as_deref(), &sections)?,
+    };
+    streams.write_out(&text)?;
+    let open = sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .any(|i| matches!(i.status, Status::Fail | Status::Unknown));
+    Ok(if args.strict && open {
+        Outcome::GateFailed
+    } else {
+        Outcome::Pass
+    })
+}
+
+pub(super) fn explain_command(
+    args: &ExplainArgs,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let ladder = Ladder::load(args.stages.as_deref())?;
+    if args.all {
+        let text: Vec<String> = ladder
+            .rules()
+            .iter()
+            .map(|rule| render::ladder::explain(rule, &ladder))
+            .collect();
+        streams.write_out(&text.join("\n"))?;
+        return Ok(Outcome::Pass);
+    }
+    let id = args.rule.as_deref().unwrap_or_default();
+    if let Some(rule) = ladder.rule(id) {
+        streams.write_out(&render::ladder::explain(rule, &ladder))?;
+        return Ok(Outcome::Pass);
+    }
+    if let Some((id, text)) = BUILTIN_ALARMS.iter().find(|(builtin, _)| *builtin == id) {
+        streams.write_out(&format!("{id}: built-in alarm\n  {text}\n"))?;
+        return Ok(Outcome::Pass);
+    }
+    let known: Vec<&str> = ladder
+        .rule_ids()
+        .chain(BUILTIN_ALARMS.iter().map(|(id, _)| *id))
+        .collect();
+    let hint = match suggest::nearest(id, known.iter().copied()) {
+        Some(nearest) => format!("did you mean `{nearest}`? "),
+        None => String::new(),
+    };
+    Err(Error::Usage(format!(
+        "unknown rule `{id}`; {hint}known rules: {}",
+        known.join(", ")
+    )))
+}
+
+pub(super) fn validate_command(
+    args: &ValidateArgs,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    let ladder = if args.stages {
+        None
+    } else {
+        Some(Ladder::load(args.ladder.as_deref())?)
+    };
+    let mut invalid = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let problems = match read_input(file) {
+            Err(error) => error.problems,
+            Ok(source) => match &ladder {
+                Some(ladder) => Report::problems(&source, ladder),
+                None => Ladder::parse(&source)
+                    .err()
+                    .map(|e| e.problems)
+                    .unwrap_or_default(),
+            },
+        };
+        if problems.is_empty() {
+            streams.write_out(&format!("{name}: ok\n"))?;
+        } else {
+            invalid += 1;
+            streams.report_error(&FileError {
+                path: name,
+                problems,
+            });
+        }
+    }
+    Ok(if invalid == 0 {
+        Outcome::Pass
+    } else {
+        Outcome::InputError
+    })
+}

@@ -1,0 +1,177 @@
+//! Running the commands: read inputs, call the engine, render, and decide
+//! the outcome. The only part of the library that touches files, streams
+//! and the network; one file per group of commands.
+
+mod assess;
+mod by_hand;
+mod forecast;
+mod prometheus;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, ColorChoice, Command, ListFormat, OutputFormat};
+use crate::engine::assess;
+use crate::error::{Error, FileError};
+use crate::gate::{FailOn, Outcome};
+use crate::ladder::{DEFAULT_STAGES, Ladder};
+use crate::metric::format_count;
+use crate::metrics::Report;
+use crate::output::{write_atomic, write_atomic_with};
+use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
+use crate::source::Source;
+use crate::{schema, template};
+
+/// Where a command writes.
+pub struct Streams<'a> {
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+    /// Standard error, for per-file errors of fleet runs.
+    pub err: &'a mut dyn Write,
+    /// Whether standard output is a terminal.
+    pub out_is_terminal: bool,
+}
+
+impl Streams<'_> {
+    pub(crate) fn write_out(&mut self, text: &str) -> Result<(), Error> {
+        self.write_with(|out| out.write_all(text.as_bytes()))
+    }
+
+    pub(crate) fn write_with(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut out = std::io::BufWriter::new(&mut *self.out);
+        match write(&mut out).and_then(|()| out.flush()) {
+            // A reader that stopped early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            result => result.map_err(|source| Error::Write {
+                target: "standard output".into(),
+                source,
+            }),
+        }
+    }
+
+    pub(crate) fn report_error(&mut self, error: &FileError) {
+        let _ = writeln!(self.err, "error: {error}");
+    }
+}
+
+/// Runs a parsed command line with the process's own streams.
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let stdout = std::io::stdout();
+    let out_is_terminal = stdout.is_terminal();
+    let mut out = stdout.lock();
+    let mut err = std::io::stderr().lock();
+    run_with(
+        cli,
+        &mut Streams {
+            out: &mut out,
+            err: &mut err,
+            out_is_terminal,
+        },
+    )
+}
+
+/// Runs a parsed command line.
+pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            streams.out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    match cli.command {
+        Command::Assess(args) => assess::assess_command(&args, color, streams),
+        Command::Checklist(args) => by_hand::checklist_command(&args, color, streams),
+        Command::Forecast(args) => forecast::forecast_command(&args, streams),
+        Command::Plan(args) => {
+            let ladder = Ladder::load(args.stages.as_deref())?;
+            let mut run = Run::new(&ladder, FailOn::Never);
+            let mut assessment = assess(&Report::with_users(args.users), &ladder);
+            assessment.missing_metrics.clear();
+            run.results.push(Ok(Entry {
+                file: format!("{} users", format_count(args.users)),
+                assessment,
+                lines: Vec::new(),
+                change: None,
+                what_if: None,
+            }));
+            render_run(&run, args.format, color, false, None, streams)?;
+            Ok(Outcome::Pass)
+        }
+        Command::Stages(args) => {
+            let ladder = Ladder::load(args.stages.as_deref())?;
+            let text = match args.format {
+                ListFormat::Table => render::ladder::table(&ladder),
+                ListFormat::Json => render::ladder::json(&ladder)?,
+            };
+            streams.write_out(&text)?;
+            Ok(Outcome::Pass)
+        }
+        Command::Explain(args) => by_hand::explain_command(&args, streams),
+        Command::Collect(args) => prometheus::collect_command(&args, streams),
+        Command::Init(args) => {
+            let text = if args.stages {
+                DEFAULT_STAGES.to_owned()
+            } else if args.queries {
+                crate::prometheus::DEFAULT_QUERIES.to_owned()
+            } else {
+                template::metrics_template()
+            };
+            match &args.output {
+                Some(path) => write_atomic(path, &text, args.force)?,
+                None => streams.write_out(&text)?,
+            }
+            Ok(Outcome::Pass)
+        }
+        Command::Validate(args) => by_hand::validate_command(&args, streams),
+        Command::Schema(args) => {
+            streams.write_out(&render::to_json(&schema::schema(args.kind))?)?;
+            Ok(Outcome::Pass)
+        }
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "scalectl", &mut script);
+            streams.write_out(&String::from_utf8_lossy(&script))?;
+            Ok(Outcome::Pass)
+        }
+    }
+}
+
+pub(crate) fn read_input(file: &Path) -> Result<Source, FileError> {
+    if file.as_os_str() == "-" {
+        Source::stdin()
+    } else {
+        Source::read(file)
+    }
+}
+
+pub(crate) fn render_run(
+    run: &Run<'_>,
+    format: OutputFormat,
+    color: bool,
+    quiet: bool,
+    output: Option<&Path>,
+    streams: &mut Streams<'_>,
+) -> Result<(), Error> {
+    let table = Table {
+        color: color && output.is_none(),
+        quiet,
+    };
+    let renderer: &dyn Renderer = match format {
+        OutputFormat::Table => &table,
+        OutputFormat::Json => &Json,
+        OutputFormat::Markdown => &Markdown,
+        OutputFormat::Github => &Github,
+        OutputFormat::Junit => &Junit,
+        OutputFormat::Sarif => &Sarif,
+    };
+    match output {
+        Some(path) => write_atomic_with(path, true, |out| renderer.render(run, out)),
+        None => streams.write_with(|out| renderer.render(run, out)),
+    }
+}
