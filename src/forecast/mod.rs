@@ -52,6 +52,7 @@ pub struct Accumulator {
     first: f64,
     last: f64,
     users: Fit,
+    /// Users as x alone, for their spread (whether they "barely change").
     users_level: Fit,
     last_users: Option<(f64, f64)>,
     metrics: [MetricTrend; 5],
@@ -208,16 +209,13 @@ pub struct Forecast<'a> {
 impl Forecast<'_> {
     /// Projected users on a day.
     pub fn users_at(&self, day: f64) -> f64 {
-        self.users_fit.at(day - self.origin).exp()
+        users_on(&self.users_fit, self.origin, day)
     }
 
     /// A metric's projection on a day, or `None` when it was not observed.
     pub fn metric_at(&self, metric: Metric, day: f64) -> Option<f64> {
         let model = self.metrics.iter().find(|m| m.metric == metric)?;
-        Some(match model.model {
-            Model::Users => model.fit.at(self.users_at(day)),
-            Model::Time => model.fit.at(day - self.origin),
-        })
+        Some(metric_on(model, &self.users_fit, self.origin, day))
     }
 }
 
@@ -231,21 +229,16 @@ pub enum ForecastError {
     TooFew(usize),
 }
 
-struct Projection<'a> {
-    origin: f64,
-    users: &'a Fit,
+/// Projected users on `day`, from the fit of ln(users) against days since `origin`.
+fn users_on(users: &Fit, origin: f64, day: f64) -> f64 {
+    users.at(day - origin).exp()
 }
 
-impl Projection<'_> {
-    fn users(&self, day: f64) -> f64 {
-        self.users.at(day - self.origin).exp()
-    }
-
-    fn metric(&self, model: Model, trend: &MetricTrend, day: f64) -> f64 {
-        match model {
-            Model::Users => trend.vs_users.at(self.users(day)),
-            Model::Time => trend.vs_time.at(day - self.origin),
-        }
+/// A metric's projection on `day`, through its model.
+fn metric_on(model: &MetricModel, users: &Fit, origin: f64, day: f64) -> f64 {
+    match model.model {
+        Model::Users => model.fit.at(users_on(users, origin, day)),
+        Model::Time => model.fit.at(day - origin),
     }
 }
 
@@ -261,10 +254,7 @@ pub fn forecast<'a>(
     let horizon = horizon.min(MAX_HORIZON);
     #[allow(clippy::cast_possible_truncation)]
     let (from, to) = (acc.first.floor() as i64, acc.last.floor() as i64);
-    let projection = Projection {
-        origin: acc.origin.unwrap_or_default(),
-        users: &acc.users,
-    };
+    let origin = acc.origin.unwrap_or_default();
     let growth = acc.users.slope();
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let last_users = acc.last_users.map_or(0, |(_, u)| u.max(0.0).round() as u64);
@@ -340,7 +330,8 @@ pub fn forecast<'a>(
         .filter_map(|s| {
             #[allow(clippy::cast_precision_loss)]
             let boundary = s.users_min as f64;
-            let offset = (1..=horizon).find(|&d| projection.users(day_at(d)) >= boundary)?;
+            let offset =
+                (1..=horizon).find(|&d| users_on(&acc.users, origin, day_at(d)) >= boundary)?;
             Some(StageChange {
                 stage: s,
                 day: to + i64::from(offset),
@@ -351,11 +342,6 @@ pub fn forecast<'a>(
 
     let mut crossings = Vec::new();
     for rule in ladder.rules() {
-        let index = Metric::ALL
-            .iter()
-            .position(|m| *m == rule.metric)
-            .unwrap_or(0);
-        let trend = &acc.metrics[index];
         let Some(model) = metrics.iter().find(|m| m.metric == rule.metric) else {
             continue;
         };
@@ -373,7 +359,7 @@ pub fn forecast<'a>(
                 (
                     false,
                     (1..=horizon)
-                        .find(|&d| beyond(projection.metric(model.model, trend, day_at(d)))),
+                        .find(|&d| beyond(metric_on(model, &acc.users, origin, day_at(d)))),
                 )
             };
             crossings.push(Crossing {
@@ -406,7 +392,7 @@ pub fn forecast<'a>(
         status,
         notes,
         users_fit: acc.users,
-        origin: acc.origin.unwrap_or_default(),
+        origin,
     })
 }
 
