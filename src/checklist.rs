@@ -211,7 +211,12 @@ pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
         .map(|section| {
             let not_applicable = section.id == READ_REPLICAS
                 && report.is_some_and(|report| {
+                    let runs_replicas = report
+                        .current_stage
+                        .and_then(|id| ladder.stage(id))
+                        .is_some_and(|stage| stage.read_replicas);
                     report.replication_lag_ms.is_none()
+                        && !runs_replicas
                         && replicas_from.is_none_or(|from| report.users < from)
                 });
             CheckedSection {
@@ -222,10 +227,17 @@ pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
                     .map(|item| CheckedItem {
                         item,
                         text: item_text(item, ladder),
-                        status: if not_applicable {
-                            Status::NotApplicable
-                        } else {
-                            report.map_or(Status::Unknown, |report| status(item, report, ladder))
+                        status: match report {
+                            None => Status::Unknown,
+                            // An explicit answer is always shown and counted.
+                            Some(report) if not_applicable => {
+                                match report.checklist.0.get(item.id) {
+                                    Some(true) => Status::Pass,
+                                    Some(false) => Status::Fail,
+                                    None => Status::NotApplicable,
+                                }
+                            }
+                            Some(report) => status(item, report, ladder),
                         },
                     })
                     .collect(),

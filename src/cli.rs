@@ -117,6 +117,14 @@ pub struct AssessArgs {
     /// ones that got worse), so a fleet that is already red can adopt the gate.
     #[arg(long, requires = "baseline")]
     pub fail_on_new: bool,
+    /// Let a report that measures nothing but users pass the gate (its status
+    /// is still `unknown`, with the finding `not-measured`).
+    #[arg(long)]
+    pub allow_unmeasured: bool,
+    /// A report whose observed_at is more than DAYS old gets the warning
+    /// `stale-report`.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub max_age: u32,
     /// What if the system had N users: scale today's load metrics with users
     /// and assess that (250000, "250K", "1.2M"). With --prometheus: the
     /// number of active users, when no query gives it.
@@ -238,8 +246,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PATH")]
     pub stages: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 fn parse_users(text: &str) -> Result<u64, String> {

@@ -18,12 +18,13 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    /// Whether an alarm of `severity` fails the gate.
+    /// Whether an alarm of `severity` fails the gate. An `unknown` report
+    /// (nothing measured) fails unless the gate never fails.
     pub fn fails(self, severity: Severity) -> bool {
         match self {
             FailOn::Never => false,
             FailOn::Warning => severity >= Severity::Warning,
-            FailOn::Critical => severity >= Severity::Critical,
+            FailOn::Critical => severity >= Severity::Unknown,
         }
     }
 }
@@ -79,6 +80,9 @@ mod tests {
         assert!(!FailOn::Critical.fails(Severity::Warning));
         assert!(FailOn::Critical.fails(Severity::Critical));
         assert!(!FailOn::Warning.fails(Severity::Ok));
+        assert!(FailOn::Critical.fails(Severity::Unknown));
+        assert!(FailOn::Warning.fails(Severity::Unknown));
+        assert!(!FailOn::Never.fails(Severity::Unknown));
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, 
                     path: name.clone(),
                     problems: problems
                         .into_iter()
-                        .map(|(_, message)| Problem::new(format!("{item}: {message}")))
+                        .map(|problem| Problem::new(format!("{item}: {}", problem.message)))
                         .collect(),
                 })?;
                 let obs = observation(&report).ok_or_else(|| {

@@ -12,10 +12,14 @@
 //! use scalectl::metrics::Report;
 //!
 //! let ladder = Ladder::embedded()?;
-//! let assessment = assess(&Report::with_users(42_000), &ladder);
+//! let mut report = Report::with_users(42_000);
+//! let assessment = assess(&report, &ladder);
 //! assert_eq!(assessment.stage.name, "Traction");
 //! assert_eq!(assessment.next_stage.map(|s| s.id), Some(3));
-//! assert_eq!(assessment.status, Severity::Ok);
+//! // Users alone measure nothing, so the report cannot pass.
+//! assert_eq!(assessment.status, Severity::Unknown);
+//! report.db_cpu_pct = Some(45.0);
+//! assert_eq!(assess(&report, &ladder).status, Severity::Ok);
 //! # Ok::<(), scalectl::error::FileError>(())
 //! ```
 

@@ -8,7 +8,8 @@ use crate::checklist::{Answer, SECTIONS};
 pub const SCHEMA_FILE: &str = "metrics.schema.json";
 
 /// A metrics report template with every field, its unit and valid range, and
-/// the checklist block. Valid as written; fill in what you measure.
+/// the checklist block. Invalid until `users` is filled in, so that an
+/// untouched template never passes a gate; fill in what you measure.
 pub fn metrics_template() -> String {
     let mut out = format!(
         "# yaml-language-server: $schema={SCHEMA_FILE}\n\
@@ -22,7 +23,8 @@ pub fn metrics_template() -> String {
 service: my-service\n\
 \n\
 # Active users (required): a whole number >= 0, or a string such as \"42K\", \"1.2M\", \"42_000\".\n\
-users: 0\n\
+# Left empty, the report is invalid until you fill it in; write 0 only if there really are none.\n\
+users:\n\
 \n\
 # API p95 response time, in milliseconds (a number >= 0).\n\
 api_p95_ms:\n\

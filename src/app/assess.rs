@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use super::prometheus::{connect, note, parse_time};
-use super::{Streams, read_input, render_run};
+use super::{Streams, read_input, render_run, today};
 use crate::baseline::Baseline;
 use crate::cli::AssessArgs;
-use crate::engine::{assess, what_if};
+use crate::engine::{Options, assess_with, what_if};
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
@@ -27,6 +27,11 @@ pub(super) fn assess_command(
         None => None,
     };
     let mut run = Run::new(&ladder, args.fail_on);
+    run.allow_unmeasured = args.allow_unmeasured;
+    let options = Options {
+        today: Some(today()),
+        max_age_days: f64::from(args.max_age),
+    };
     if let Some((client, queries)) = connect(&args.connection)? {
         let url = args.connection.prometheus.as_deref().unwrap_or_default();
         let at = parse_time(args.at.as_deref())?;
@@ -40,7 +45,7 @@ pub(super) fn assess_command(
         let report = Report::parse(&source, &ladder)?;
         run.results.push(Ok(Entry {
             file: source.name.clone(),
-            assessment: assess(&report, &ladder),
+            assessment: assess_with(&report, &ladder, &options),
             lines: Vec::new(),
             change: None,
             what_if: None,
@@ -56,7 +61,7 @@ pub(super) fn assess_command(
                 "`-` (standard input) can be given only once".into(),
             ));
         }
-        run.results = assess_all(&inputs, &ladder, args.users);
+        run.results = assess_all(&inputs, &ladder, args.users, &options);
         if let [Err(error)] = run.results.as_slice() {
             return Err(error.clone().into());
         }
@@ -101,9 +106,10 @@ fn assess_all<'a>(
     inputs: &[Result<PathBuf, FileError>],
     ladder: &'a Ladder,
     users: Option<u64>,
+    options: &Options,
 ) -> Vec<Result<Entry<'a>, FileError>> {
     parallel::map_ordered(inputs, 64, |input| match input {
-        Ok(file) => assess_file(file, ladder, users),
+        Ok(file) => assess_file(file, ladder, users, options),
         Err(error) => Err(error.clone()),
     })
 }
@@ -112,6 +118,7 @@ fn assess_file<'a>(
     file: &Path,
     ladder: &'a Ladder,
     users: Option<u64>,
+    options: &Options,
 ) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
@@ -125,7 +132,7 @@ fn assess_file<'a>(
     };
     Ok(Entry {
         file: file.display().to_string(),
-        assessment: assess(&report, ladder),
+        assessment: assess_with(&report, ladder, options),
         lines,
         change: None,
         what_if,

@@ -13,14 +13,11 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, ColorChoice, Command, ListFormat, OutputFormat};
-use crate::engine::assess;
 use crate::error::{Error, FileError};
-use crate::gate::{FailOn, Outcome};
+use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
-use crate::metric::format_count;
-use crate::metrics::Report;
 use crate::output::{write_atomic, write_atomic_with};
-use crate::render::{self, Entry, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
+use crate::render::{self, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::Source;
 use crate::{schema, template};
 
@@ -90,17 +87,11 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
         Command::Forecast(args) => forecast::forecast_command(&args, streams),
         Command::Plan(args) => {
             let ladder = Ladder::load(args.stages.as_deref())?;
-            let mut run = Run::new(&ladder, FailOn::Never);
-            let mut assessment = assess(&Report::with_users(args.users), &ladder);
-            assessment.missing_metrics.clear();
-            run.results.push(Ok(Entry {
-                file: format!("{} users", format_count(args.users)),
-                assessment,
-                lines: Vec::new(),
-                change: None,
-                what_if: None,
-            }));
-            render_run(&run, args.format, color, false, None, streams)?;
+            let text = match args.format {
+                ListFormat::Table => render::ladder::plan_table(args.users, &ladder),
+                ListFormat::Json => render::ladder::plan_json(args.users, &ladder)?,
+            };
+            streams.write_out(&text)?;
             Ok(Outcome::Pass)
         }
         Command::Stages(args) => {
@@ -140,6 +131,18 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
             Ok(Outcome::Pass)
         }
     }
+}
+
+/// The clock, in Unix seconds: the one place a command reads it.
+pub(crate) fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor())
+}
+
+/// Today, in days since 1970-01-01 (UTC), fractional.
+pub(crate) fn today() -> f64 {
+    now_seconds() / 86_400.0
 }
 
 pub(crate) fn read_input(file: &Path) -> Result<Source, FileError> {

@@ -84,9 +84,7 @@ pub(super) fn collect_history(
     let step = date::parse_duration(step).map_err(|e| Error::Usage(format!("--step: {e}")))?;
     let end = match parse_time(at)? {
         Some(end) => end,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64().floor()),
+        None => super::now_seconds(),
     };
     Ok(prometheus::collect_range(
         client, queries, users, end, range, step,

@@ -220,9 +220,32 @@ fn read_replicas_do_not_apply_below_the_stage_that_adds_them() {
             .map(|i| i.status)
             .collect::<Vec<_>>()
     };
+    assert_eq!(section("users: 9999\n"), [Status::NotApplicable; 4]);
+    // An explicit answer is always shown and counted, even where n/a.
     assert_eq!(
         section("users: 9999\nchecklist: {failover_tested: true}\n"),
-        [Status::NotApplicable; 4]
+        [
+            Status::NotApplicable,
+            Status::NotApplicable,
+            Status::NotApplicable,
+            Status::Pass
+        ]
+    );
+    // Running a stage with replicas makes the section apply, whatever the users.
+    assert_eq!(
+        section(
+            "users: 8000\ncurrent_stage: 2\nchecklist: {read_replicas_deployed: true, failover_tested: false}\n"
+        ),
+        [Status::Pass, Status::Unknown, Status::Unknown, Status::Fail]
+    );
+    assert_eq!(
+        section("users: 8000\ncurrent_stage: 1\nchecklist: {failover_tested: false}\n"),
+        [
+            Status::NotApplicable,
+            Status::NotApplicable,
+            Status::NotApplicable,
+            Status::Fail
+        ]
     );
     assert_eq!(
         section("users: 10000\n"),

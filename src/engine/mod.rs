@@ -6,12 +6,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod advice;
+mod findings;
 mod what_if;
 
 use crate::ladder::{Ladder, Rule, Stage};
 use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
 
+pub use advice::CHEAP_FIXES;
+pub use findings::BUILTIN_ALARMS;
 pub use what_if::{BreakingPoint, WhatIf, what_if};
 
 /// How bad an alarm (or a whole report) is.
@@ -22,6 +26,8 @@ pub enum Severity {
     Ok,
     /// At or beyond a warning value.
     Warning,
+    /// Nothing could be checked: the report measures none of the rules' metrics.
+    Unknown,
     /// Strictly beyond a critical value.
     Critical,
 }
@@ -32,6 +38,7 @@ impl Severity {
         match self {
             Severity::Ok => "ok",
             Severity::Warning => "warning",
+            Severity::Unknown => "unknown",
             Severity::Critical => "critical",
         }
     }
@@ -46,7 +53,7 @@ impl fmt::Display for Severity {
 /// One rule (or built-in check) that fired.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alarm {
-    /// The rule id, or `over-engineered`, `under-scaled`, `cost-above-range`.
+    /// The rule id, or one of the built-in findings ([`BUILTIN_ALARMS`]).
     pub rule: String,
     /// The report field or metric the alarm is about.
     pub metric: String,
@@ -71,6 +78,8 @@ pub struct Assessment<'a> {
     pub users: u64,
     /// Current monthly spend, when the report gives it.
     pub monthly_cost_usd: Option<f64>,
+    /// The recommended stage's cost range less the current spend, when given.
+    pub cost_delta_usd_month: Option<DeltaRange>,
     /// The stage whose user range holds `users`.
     pub stage: &'a Stage,
     /// The stage whose architecture runs today, when the report says.
@@ -95,6 +104,15 @@ pub struct Assessment<'a> {
     pub status: Severity,
 }
 
+/// A signed range of US dollars a month: what a move adds (or saves).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DeltaRange {
+    /// The change at the bottom of the range.
+    pub min: f64,
+    /// The change at the top of the range.
+    pub max: f64,
+}
+
 impl Assessment<'_> {
     /// The stage whose architecture runs today: `current_stage`, else `stage`.
     pub fn in_use(&self) -> &Stage {
@@ -102,44 +120,35 @@ impl Assessment<'_> {
     }
 }
 
-/// The alarms scalectl raises on its own, with what they check.
-pub const BUILTIN_ALARMS: [(&str, &str); 3] = [
-    (
-        "over-engineered",
-        "Warning when current_stage is above the recommended stage: architecture built for scale the system does not have, with what it costs a month. Don't over-engineer for scale you don't have: build for the current scale and refactor when you reach the next.",
-    ),
-    (
-        "under-scaled",
-        "Warning when current_stage is below the stage that the user count belongs to: the architecture in use was built for fewer users. Plan the move, database first, before a trigger forces it.",
-    ),
-    (
-        "cost-above-range",
-        "Warning when monthly_cost_usd is above the maximum of the recommended stage's cost range: capacity paid for but not needed. Look for oversized instances, idle replicas and servers.",
-    ),
-];
+/// What the engine needs besides the report and the ladder: the day to judge
+/// a report's age against (the engine reads no clock), and the age limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Today, in days since 1970-01-01 (UTC); `None` skips the age check.
+    pub today: Option<f64>,
+    /// A report observed more than this many days before `today` is stale.
+    pub max_age_days: f64,
+}
 
-/// The cheap fixes to make before scaling, keyed by checklist item id.
-pub const CHEAP_FIXES: [(&str, &str); 4] = [
-    (
-        "indexes_optimized",
-        "Optimise database indexes: add the ones your slowest queries need",
-    ),
-    (
-        "slow_queries_fixed",
-        "Find and fix slow queries, with the slow query log on",
-    ),
-    (
-        "n_plus_one_eliminated",
-        "Eliminate N+1 queries: batch or join what the code fetches in loops",
-    ),
-    (
-        "connection_pooling",
-        "Pool database connections (for example with PgBouncer)",
-    ),
-];
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            today: None,
+            max_age_days: DEFAULT_MAX_AGE_DAYS,
+        }
+    }
+}
+
+/// The age, in days, past which a report is stale unless told otherwise.
+pub const DEFAULT_MAX_AGE_DAYS: f64 = 30.0;
+
+/// Assesses a report against a ladder, without an age check.
+pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
+    assess_with(report, ladder, &Options::default())
+}
 
 /// Assesses a report against a ladder.
-pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
+pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -> Assessment<'a> {
     let stage = ladder.stage_for(report.users);
     let current_stage = report.current_stage.and_then(|id| ladder.stage(id));
     let in_use = current_stage.unwrap_or(stage);
@@ -166,6 +175,23 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         }
     }
     missing_metrics.sort_by_key(|field| field_order(field));
+    if !ladder.rules().is_empty() {
+        if evaluated.is_empty() {
+            alarms.push(findings::not_measured(ladder));
+        }
+        evaluated.insert(0, findings::NOT_MEASURED.to_owned());
+    }
+    if let (Some(today), Some(observed_at)) = (options.today, report.observed_at) {
+        evaluated.insert(0, findings::STALE_REPORT.to_owned());
+        let age = today - observed_at;
+        if age > options.max_age_days {
+            alarms.push(findings::stale_report(
+                observed_at,
+                age,
+                options.max_age_days,
+            ));
+        }
+    }
 
     let triggers: Vec<&Rule> = in_use
         .scale_when
@@ -173,13 +199,11 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         .filter(|id| critical_rules.contains(&id.as_str()))
         .filter_map(|id| ladder.rule(id))
         .collect();
-    let triggered = if triggers.is_empty() {
-        None
-    } else {
-        Some(ladder.next(in_use).unwrap_or(in_use))
-    };
-    let recommended_stage = match triggered {
-        Some(up) if up.id > stage.id => up,
+    // One rung at a time, and never further up from an architecture that is
+    // already above its users.
+    let move_up = in_use.id < stage.id || (in_use.id == stage.id && !triggers.is_empty());
+    let recommended_stage = match ladder.next(in_use) {
+        Some(up) if move_up => up,
         _ => stage,
     };
     let next_stage = ladder.next(recommended_stage);
@@ -187,10 +211,15 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
     if let Some(current) = current_stage {
         evaluated.extend(["over-engineered".to_owned(), "under-scaled".to_owned()]);
         if current.id > recommended_stage.id {
-            alarms.push(over_engineered(current, recommended_stage));
+            alarms.push(findings::over_engineered(
+                current,
+                recommended_stage,
+                report.users,
+                report.monthly_cost_usd,
+            ));
         }
         if current.id < stage.id {
-            alarms.push(under_scaled(current, stage, report.users));
+            alarms.push(findings::under_scaled(current, stage, report.users));
         }
     }
     if let Some(spend) = report.monthly_cost_usd {
@@ -198,7 +227,7 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         #[allow(clippy::cast_precision_loss)]
         let max = recommended_stage.cost_usd_month.max as f64;
         if spend > max {
-            alarms.push(cost_above_range(spend, recommended_stage));
+            alarms.push(findings::cost_above_range(spend, recommended_stage));
         }
     }
     alarms.sort_by_key(|alarm| Reverse(alarm.severity));
@@ -207,11 +236,17 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         .map(|a| a.severity)
         .max()
         .unwrap_or(Severity::Ok);
+    #[allow(clippy::cast_precision_loss)]
+    let cost_delta_usd_month = report.monthly_cost_usd.map(|spend| DeltaRange {
+        min: recommended_stage.cost_usd_month.min as f64 - spend,
+        max: recommended_stage.cost_usd_month.max as f64 - spend,
+    });
 
     let mut assessment = Assessment {
         service: report.service.clone(),
         users: report.users,
         monthly_cost_usd: report.monthly_cost_usd,
+        cost_delta_usd_month,
         stage,
         current_stage,
         recommended_stage,
@@ -224,8 +259,8 @@ pub fn assess<'a>(report: &Report, ladder: &'a Ladder) -> Assessment<'a> {
         next_steps: Vec::new(),
         status,
     };
-    assessment.reason = reason(&assessment);
-    assessment.next_steps = next_steps(&assessment, report, ladder);
+    assessment.reason = advice::reason(&assessment);
+    assessment.next_steps = advice::next_steps(&assessment, report, ladder);
     assessment
 }
 
@@ -284,7 +319,7 @@ fn field_order(field: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn stage_label(stage: &Stage) -> String {
+pub(crate) fn stage_label(stage: &Stage) -> String {
     format!("stage {} ({})", stage.id, stage.name)
 }
 
@@ -297,17 +332,42 @@ pub fn format_dollars(value: f64) -> String {
     format_number(value)
 }
 
+/// "+$2,100", "-$1,400": a change in dollars, with its sign.
+pub fn signed_dollars(value: f64) -> String {
+    let sign = if value < 0.0 { '-' } else { '+' };
+    format!("{sign}${}", format_dollars(value.abs()))
+}
+
 /// An alarm value with its unit, as people read it: "78%", "180 ms", "$60,000", "12,000".
 pub fn format_value(metric: &str, value: f64) -> String {
     match metric {
         "monthly_cost_usd" => format!("${}", format_dollars(value)),
         "users" => format_dollars(value),
         "current_stage" => format!("stage {}", format_number(value)),
+        "observed_at" => days_text(value),
+        "rules_evaluated" => format_number(value),
         other => {
             let unit = Metric::from_name(other).map_or("", Metric::unit);
             format!("{}{unit}", format_number(value))
         }
     }
+}
+
+/// "1 day", "31 days".
+pub fn days_text(days: f64) -> String {
+    if (days - 1.0).abs() < f64::EPSILON {
+        "1 day".to_owned()
+    } else {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = days.floor().max(0.0) as u64;
+        format!("{} days", format_count(whole))
+    }
+}
+
+/// "1 report", "3 reports": a count and its noun, singular or plural.
+pub fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", format_count(count as u64))
 }
 
 /// "$1,000-$3,000".
@@ -317,209 +377,6 @@ pub fn cost_range_text(stage: &Stage) -> String {
         format_count(stage.cost_usd_month.min),
         format_count(stage.cost_usd_month.max)
     )
-}
-
-fn over_engineered(current: &Stage, recommended: &Stage) -> Alarm {
-    let extra_min = current
-        .cost_usd_month
-        .min
-        .saturating_sub(recommended.cost_usd_month.min);
-    let extra_max = current
-        .cost_usd_month
-        .max
-        .saturating_sub(recommended.cost_usd_month.max);
-    Alarm {
-        rule: "over-engineered".into(),
-        metric: "current_stage".into(),
-        severity: Severity::Warning,
-        observed: f64::from(current.id),
-        threshold: f64::from(recommended.id),
-        message: format!(
-            "the system runs the architecture of {} but the measurements call for {}: about ${}-${} a month more than needed; don't over-engineer for scale you don't have",
-            stage_label(current),
-            stage_label(recommended),
-            format_count(extra_min),
-            format_count(extra_max),
-        ),
-        remedy: format!(
-            "Add no more architecture until measurements ask for it; where it is cheap to undo, simplify back towards {} and let the ladder's triggers decide the next move.",
-            stage_label(recommended)
-        ),
-    }
-}
-
-fn under_scaled(current: &Stage, stage: &Stage, users: u64) -> Alarm {
-    let limit = current.users_max.unwrap_or(current.users_min);
-    #[allow(clippy::cast_precision_loss)]
-    Alarm {
-        rule: "under-scaled".into(),
-        metric: "users".into(),
-        severity: Severity::Warning,
-        observed: users as f64,
-        threshold: limit as f64,
-        message: format!(
-            "{} users is past the {} users that the architecture of {} is built for; this load belongs to {}",
-            format_count(users),
-            format_count(limit),
-            stage_label(current),
-            stage_label(stage)
-        ),
-        remedy: format!(
-            "Plan the move to {} before a trigger forces it: database first ({}).",
-            stage_label(stage),
-            stage.database
-        ),
-    }
-}
-
-fn cost_above_range(spend: f64, recommended: &Stage) -> Alarm {
-    #[allow(clippy::cast_precision_loss)]
-    Alarm {
-        rule: "cost-above-range".into(),
-        metric: "monthly_cost_usd".into(),
-        severity: Severity::Warning,
-        observed: spend,
-        threshold: recommended.cost_usd_month.max as f64,
-        message: format!(
-            "monthly spend of ${} is above the {} range of {}",
-            format_dollars(spend),
-            stage_label(recommended),
-            cost_range_text(recommended)
-        ),
-        remedy: "Look for capacity you pay for but do not use: oversized instances, idle replicas or servers, and premium tiers that the measurements do not need.".into(),
-    }
-}
-
-fn reason(a: &Assessment<'_>) -> String {
-    let in_use = a.in_use();
-    let recommended = a.recommended_stage;
-    if let Some(trigger) = a.triggers.first() {
-        let alarm = a.alarms.iter().find(|alarm| alarm.rule == trigger.id);
-        let observed = alarm.map_or_else(String::new, |alarm| {
-            format!(
-                " ({}{unit} {} {}{unit})",
-                format_number(alarm.observed),
-                trigger.direction.word(),
-                format_number(trigger.critical),
-                unit = trigger.metric.unit()
-            )
-        });
-        if recommended.id > in_use.id {
-            return format!(
-                "{} is critical{observed}, the trigger to move up from {}",
-                trigger.id,
-                stage_label(in_use)
-            );
-        }
-        return format!(
-            "{} is critical{observed}, but {} is the top of the ladder",
-            trigger.id,
-            stage_label(in_use)
-        );
-    }
-    if recommended.id > in_use.id {
-        return format!(
-            "{} users is past the range of {}",
-            format_count(a.users),
-            stage_label(in_use)
-        );
-    }
-    if in_use.id > recommended.id {
-        return format!(
-            "{} users fit {}, and no trigger of the architecture in use has fired",
-            format_count(a.users),
-            stage_label(recommended)
-        );
-    }
-    format!(
-        "{} users fit {}, and none of its triggers has fired",
-        format_count(a.users),
-        stage_label(recommended)
-    )
-}
-
-fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -> Vec<String> {
-    let in_use = a.in_use();
-    let recommended = a.recommended_stage;
-    let mut steps = Vec::new();
-    if recommended.id > in_use.id {
-        for (id, text) in CHEAP_FIXES {
-            if report.checklist.0.get(id) != Some(&true) {
-                steps.push(format!("{text} [checklist: {id}]"));
-            }
-        }
-        steps.push(format!(
-            "Move to {} at {}/month; database first: {}",
-            stage_label(recommended),
-            cost_range_text(recommended),
-            recommended.database
-        ));
-        for component in &recommended.architecture {
-            if !in_use.architecture.contains(component) {
-                steps.push(format!("Add {component}"));
-            }
-        }
-        return steps;
-    }
-    if in_use.id > recommended.id {
-        steps.push(format!(
-            "Add no more architecture: {} already runs ahead of the load",
-            stage_label(in_use)
-        ));
-        steps.push(format!(
-            "Where it is cheap to undo, simplify towards {} at {}/month",
-            stage_label(recommended),
-            cost_range_text(recommended)
-        ));
-        return steps;
-    } else {
-        steps.push(format!(
-            "Stay on {}: the measurements do not call for more",
-            stage_label(in_use)
-        ));
-    }
-    for alarm in a.alarms.iter().filter(|alarm| {
-        alarm.severity == Severity::Warning && in_use.scale_when.contains(&alarm.rule)
-    }) {
-        steps.push(format!(
-            "{} is in warning: work through the 'before optimization' checklist now, before it turns critical",
-            alarm.rule
-        ));
-    }
-    match ladder.next(in_use) {
-        Some(next) => {
-            let mut conditions: Vec<String> = in_use
-                .scale_when
-                .iter()
-                .filter_map(|id| ladder.rule(id))
-                .map(|rule| {
-                    format!(
-                        "{} goes critical ({} {} {}{})",
-                        rule.id,
-                        rule.metric,
-                        rule.direction.word(),
-                        format_number(rule.critical),
-                        rule.metric.unit()
-                    )
-                })
-                .collect();
-            if let Some(max) = in_use.users_max.filter(|&max| max > a.users) {
-                conditions.push(format!("users reach {}", format_count(max)));
-            }
-            if !conditions.is_empty() {
-                steps.push(format!(
-                    "Plan for {} when {}",
-                    stage_label(next),
-                    conditions.join(" or ")
-                ));
-            }
-        }
-        None => steps.push(format!(
-            "{} is the top of the ladder: scale within it, service by service, as measurements ask",
-            stage_label(in_use)
-        )),
-    }
-    steps
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@ fn stage_boundaries_follow_the_ladder() {
         assert_eq!(a.stage.id, stage, "{users}");
         assert_eq!(a.recommended_stage.id, stage, "{users}");
         assert_eq!(a.next_stage.map(|s| s.id), next, "{users}");
-        assert_eq!(a.status, Severity::Ok);
+        // Users alone measure nothing: never a pass.
+        assert_eq!(a.status, Severity::Unknown);
     }
 }
 
@@ -125,13 +126,49 @@ fn the_trigger_of_the_architecture_in_use_moves_one_rung_up() {
 #[test]
 fn the_trigger_is_read_from_current_stage_when_given() {
     let ladder = ladder();
-    // 5,000 users would be stage 1, but stage 2 runs; its trigger is db-cpu.
+    // 15,000 users on stage 2 architecture: its trigger is db-cpu.
     let a = assess(
-        &report("users: 5000\ncurrent_stage: 2\ndb_cpu_pct: 75\n"),
+        &report("users: 15000\ncurrent_stage: 2\ndb_cpu_pct: 75\n"),
         &ladder,
     );
     assert_eq!(a.recommended_stage.id, 3);
-    assert!(a.alarms.iter().all(|x| x.rule != "over-engineered"));
+    // The same users on stage 1 architecture: api-p95 is stage 1's trigger, db-cpu is not.
+    let a = assess(
+        &report("users: 15000\ncurrent_stage: 1\ndb_cpu_pct: 75\n"),
+        &ladder,
+    );
+    assert!(a.triggers.is_empty());
+    assert_eq!(a.recommended_stage.id, 2, "under-scaled moves one rung");
+}
+
+#[test]
+fn an_over_engineered_system_whose_trigger_fires_is_relieved_within_its_rung() {
+    let ladder = ladder();
+    // 50,000 users on a sharded stage-3 architecture with one shard at 80% CPU.
+    let a = assess(
+        &report("users: 50K\ncurrent_stage: 3\ndb_cpu_pct: 80\nmonthly_cost_usd: 9000\n"),
+        &ladder,
+    );
+    assert_eq!(a.recommended_stage.id, 2, "never further up");
+    let rules: Vec<_> = a.alarms.iter().map(|x| x.rule.as_str()).collect();
+    assert_eq!(rules, ["db-cpu", "over-engineered", "cost-above-range"]);
+    assert!(
+        a.next_steps
+            .iter()
+            .any(|s| s == "Within stage 3 (Growing): Rebalance or split the hot shard, and cache its hottest reads"),
+        "{:#?}",
+        a.next_steps
+    );
+    assert!(
+        a.next_steps.iter().all(|s| !s.contains("stage 4")),
+        "{:#?}",
+        a.next_steps
+    );
+    assert!(
+        a.reason.contains("relieve it within the rung"),
+        "{}",
+        a.reason
+    );
 }
 
 #[test]
@@ -143,7 +180,7 @@ fn the_top_stage_caps_the_recommendation() {
 }
 
 #[test]
-fn the_recommendation_never_falls_below_the_users_stage() {
+fn the_recommendation_climbs_one_rung_at_a_time() {
     let ladder = ladder();
     // Stage 1 architecture with stage 3 users and stage 1's trigger firing.
     let a = assess(
@@ -151,7 +188,7 @@ fn the_recommendation_never_falls_below_the_users_stage() {
         &ladder,
     );
     assert_eq!(a.stage.id, 3);
-    assert_eq!(a.recommended_stage.id, 3);
+    assert_eq!(a.recommended_stage.id, 2);
     let rules: Vec<_> = a.alarms.iter().map(|x| x.rule.as_str()).collect();
     assert_eq!(rules, ["api-p95", "under-scaled"]);
     let under = &a.alarms[1];
@@ -161,7 +198,10 @@ fn the_recommendation_never_falls_below_the_users_stage() {
 #[test]
 fn over_engineering_is_a_warning_with_the_cost_difference() {
     let ladder = ladder();
-    let a = assess(&report("users: 12K\ncurrent_stage: 4\n"), &ladder);
+    let a = assess(
+        &report("users: 12K\ncurrent_stage: 4\napi_p95_ms: 80\n"),
+        &ladder,
+    );
     assert_eq!(a.recommended_stage.id, 2);
     assert_eq!(a.status, Severity::Warning);
     let alarm = &a.alarms[0];
@@ -169,24 +209,64 @@ fn over_engineering_is_a_warning_with_the_cost_difference() {
     assert_eq!(alarm.metric, "current_stage");
     assert_eq!((alarm.observed, alarm.threshold), (4.0, 2.0));
     assert!(
-        alarm
-            .message
-            .contains("about $49,000-$197,000 a month more"),
+        alarm.message.contains(
+            "stage 4 (Scale) costs $50,000-$200,000/month against stage 2's $1,000-$3,000"
+        ),
         "{}",
         alarm.message
     );
-    assert_eq!(
-        a.next_steps[0],
-        "Add no more architecture: stage 4 (Scale) already runs ahead of the load"
+    assert!(
+        a.next_steps[0].starts_with("over-engineered (warning): Add no more architecture"),
+        "{:?}",
+        a.next_steps
     );
+}
+
+#[test]
+fn over_engineering_uses_the_spend_the_report_gives() {
+    let ladder = ladder();
+    let a = assess(
+        &report("users: 12K\ncurrent_stage: 4\nmonthly_cost_usd: 60000\napi_p95_ms: 90\n"),
+        &ladder,
+    );
+    let over = a
+        .alarms
+        .iter()
+        .find(|x| x.rule == "over-engineered")
+        .unwrap();
+    assert!(
+        over.message
+            .contains("$60,000/month is $57,000-$59,000 above stage 2's $1,000-$3,000"),
+        "{}",
+        over.message
+    );
+    let cost = a
+        .alarms
+        .iter()
+        .find(|x| x.rule == "cost-above-range")
+        .unwrap();
+    assert!(
+        cost.message
+            .contains("$60,000/month is $57,000-$59,000 above stage 2's $1,000-$3,000"),
+        "{}",
+        cost.message
+    );
+    let delta = a.cost_delta_usd_month.unwrap();
+    assert_eq!((delta.min, delta.max), (-59_000.0, -57_000.0));
 }
 
 #[test]
 fn spend_above_the_recommended_range_warns() {
     let ladder = ladder();
-    let a = assess(&report("users: 12K\nmonthly_cost_usd: 3000\n"), &ladder);
+    let a = assess(
+        &report("users: 12K\nmonthly_cost_usd: 3000\napi_p95_ms: 1\n"),
+        &ladder,
+    );
     assert!(a.alarms.is_empty());
-    let a = assess(&report("users: 12K\nmonthly_cost_usd: 3000.5\n"), &ladder);
+    let a = assess(
+        &report("users: 12K\nmonthly_cost_usd: 3000.5\napi_p95_ms: 1\n"),
+        &ladder,
+    );
     assert_eq!(
         alarm_summary(&a),
         [("cost-above-range".to_owned(), Severity::Warning, 3000.0)]
@@ -237,7 +317,7 @@ fn missing_metrics_name_the_fields_to_add() {
 }
 
 #[test]
-fn next_steps_put_cheap_fixes_first_and_skip_the_done_ones() {
+fn next_steps_answer_the_alarm_then_cheap_fixes_then_the_move() {
     let ladder = ladder();
     let a = assess(
         &report(
@@ -248,32 +328,189 @@ fn next_steps_put_cheap_fixes_first_and_skip_the_done_ones() {
     assert_eq!(a.recommended_stage.id, 3);
     let steps = &a.next_steps;
     assert!(
-        steps[0].starts_with("Find and fix slow queries"),
+        steps[0].starts_with("db-cpu (critical): Fix the database"),
         "{steps:?}"
     );
-    assert!(steps[1].starts_with("Eliminate N+1 queries"));
-    assert!(steps[2].starts_with("Pool database connections"));
-    assert!(steps[3].starts_with(
-        "Move to stage 3 (Growing) at $5,000-$20,000/month; database first: Sharding"
-    ));
-    assert_eq!(steps[4], "Add auto-scaling web servers (10-20)");
+    assert!(
+        steps[1].starts_with("Find and fix slow queries"),
+        "{steps:?}"
+    );
+    assert!(steps[2].starts_with("Eliminate N+1 queries"));
+    assert!(steps[3].starts_with("Pool database connections"));
+    assert_eq!(
+        steps[4],
+        "Move to stage 3 (Growing) at $5,000-$20,000/month, database first. Sharding: split the data across independent databases so that writes scale as well as reads"
+    );
+    assert_eq!(steps[5], "Add auto-scaling web servers (10-20)");
+    assert!(
+        steps
+            .last()
+            .unwrap()
+            .contains("a planned refactor costs $200,000-$500,000 over 2-3 months")
+    );
+    assert!(
+        steps
+            .last()
+            .unwrap()
+            .contains("$500,000-$2,000,000 over 3-6 months")
+    );
     assert!(steps.iter().all(|s| !s.contains("indexes_optimized")));
+    assert!(
+        steps.iter().all(|s| !s.contains(": Sharding")),
+        "no double colons"
+    );
 }
 
 #[test]
-fn with_no_trigger_the_steps_say_stay_and_name_the_next_condition() {
+fn with_nothing_fired_the_steps_say_stay_and_name_the_next_condition() {
     let ladder = ladder();
-    let a = assess(&report("users: 50K\ndb_cpu_pct: 65\n"), &ladder);
+    let a = assess(&report("users: 50K\ndb_cpu_pct: 50\n"), &ladder);
     assert_eq!(
         a.next_steps,
         [
-            "Stay on stage 2 (Traction): the measurements do not call for more",
-            "db-cpu is in warning: work through the 'before optimization' checklist now, before it turns critical",
+            "Stay on stage 2 (Traction): nothing fired, so nothing calls for more",
             "Plan for stage 3 (Growing) when db-cpu goes critical (db_cpu_pct over 70%) or users reach 100,000",
         ]
     );
-    let top = assess(&Report::with_users(5_000_000), &ladder);
+    // A warning is answered with its remedy, and there is no "stay".
+    let a = assess(&report("users: 50K\ndb_cpu_pct: 65\n"), &ladder);
+    assert!(a.next_steps[0].starts_with("db-cpu (warning): Fix the database"));
+    assert!(
+        a.next_steps.iter().all(|s| !s.starts_with("Stay")),
+        "{:?}",
+        a.next_steps
+    );
+    let top = assess(&report("users: 5M\ndb_cpu_pct: 10\n"), &ladder);
     assert!(top.next_steps[1].starts_with("stage 4 (Scale) is the top of the ladder"));
+}
+
+/// Each critical alarm that is not the stage's trigger: its remedy and the
+/// stage's own way to relieve the database, never "stay".
+#[test]
+fn every_critical_alarm_gets_its_remedy_and_the_stages_own_relief() {
+    let ladder = ladder();
+    for (yaml, rule, within) in [
+        (
+            "users: 5000\ndb_cpu_pct: 90\n",
+            "db-cpu",
+            "Within stage 1 (Startup): Scale the one database vertically",
+        ),
+        (
+            "users: 50K\nreplication_lag_ms: 900\n",
+            "replication-lag",
+            "Within stage 2 (Traction): Move more reads",
+        ),
+        (
+            "users: 50K\ncache_hit_rate_pct: 40\n",
+            "cache-hit-rate",
+            "Within stage 2 (Traction): Move more reads",
+        ),
+        (
+            "users: 50K\napi_p95_ms: 900\n",
+            "api-p95",
+            "Within stage 2 (Traction): Move more reads",
+        ),
+        (
+            "users: 5000\ndb_connections: 150\ndb_max_connections: 150\n",
+            "db-connections",
+            "Within stage 1 (Startup)",
+        ),
+    ] {
+        let a = assess(&report(yaml), &ladder);
+        assert_eq!(a.status, Severity::Critical, "{yaml}");
+        assert!(a.triggers.is_empty(), "{yaml}");
+        let remedy = &ladder.rule(rule).unwrap().remedy;
+        assert_eq!(
+            a.next_steps[0],
+            format!("{rule} (critical): {remedy}"),
+            "{yaml}"
+        );
+        assert!(
+            a.next_steps.iter().any(|s| s.starts_with(within)),
+            "{yaml}: {:#?}",
+            a.next_steps
+        );
+        assert!(
+            a.next_steps.iter().all(|s| !s.starts_with("Stay")),
+            "{yaml}: {:#?}",
+            a.next_steps
+        );
+    }
+}
+
+#[test]
+fn far_behind_its_users_the_path_is_laid_out_rung_by_rung() {
+    let ladder = ladder();
+    let a = assess(
+        &report("users: 2M\ncurrent_stage: 1\napi_p95_ms: 90\ndb_cpu_pct: 30\n"),
+        &ladder,
+    );
+    assert_eq!(a.stage.id, 4);
+    assert_eq!(a.recommended_stage.id, 2);
+    let under = a.alarms.iter().find(|x| x.rule == "under-scaled").unwrap();
+    assert!(under.message.contains("3 rungs up"), "{}", under.message);
+    assert!(
+        a.reason.contains("3 rungs above stage 1 (Startup)"),
+        "{}",
+        a.reason
+    );
+    let moves: Vec<&String> = a
+        .next_steps
+        .iter()
+        .filter(|s| s.contains("/month, database first"))
+        .collect();
+    assert_eq!(moves.len(), 3, "{moves:#?}");
+    assert!(moves[0].starts_with("Move to stage 2 (Traction)"));
+    assert!(moves[1].contains("move to stage 3 (Growing)"));
+    assert!(moves[2].contains("move to stage 4 (Scale)"));
+    assert!(a.next_steps.iter().any(|s| s.contains("panicked rebuild")));
+}
+
+#[test]
+fn a_report_that_measures_nothing_is_unknown_not_ok() {
+    let ladder = ladder();
+    let a = assess(&report("users: 0\n"), &ladder);
+    assert_eq!(a.status, Severity::Unknown);
+    assert_eq!(a.alarms[0].rule, "not-measured");
+    assert!(a.next_steps[0].starts_with("not-measured (unknown): Measure before optimizing"));
+    let measured = assess(&report("users: 0\ncache_hit_rate_pct: 99\n"), &ladder);
+    assert_eq!(measured.status, Severity::Ok);
+}
+
+#[test]
+fn a_report_older_than_the_limit_is_stale() {
+    let ladder = ladder();
+    let old = report("users: 5000\napi_p95_ms: 50\nobserved_at: \"2019-03-01\"\n");
+    let today = crate::date::days_from_civil(2026, 11, 28) as f64;
+    let options = Options {
+        today: Some(today),
+        max_age_days: 30.0,
+    };
+    let a = assess_with(&old, &ladder, &options);
+    let stale = a.alarms.iter().find(|x| x.rule == "stale-report").unwrap();
+    assert_eq!(stale.severity, Severity::Warning);
+    assert!(
+        stale
+            .message
+            .contains("observed on 2019-03-01, 2,829 days ago"),
+        "{}",
+        stale.message
+    );
+    let fresh = Options {
+        today: Some(today),
+        max_age_days: 3_000.0,
+    };
+    assert!(assess_with(&old, &ladder, &fresh).alarms.is_empty());
+    // Exactly at the limit is not stale.
+    let at = Options {
+        today: Some(crate::date::days_from_civil(2019, 3, 31) as f64),
+        max_age_days: 30.0,
+    };
+    assert!(assess_with(&old, &ladder, &at).alarms.is_empty());
+    assert!(
+        assess(&old, &ladder).alarms.is_empty(),
+        "no clock, no age check"
+    );
 }
 
 #[test]

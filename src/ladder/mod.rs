@@ -12,7 +12,7 @@ use crate::error::FileError;
 use crate::metric::{Direction, Metric};
 use crate::source::{Format, Source};
 
-pub use raw::{CostRange, RawLadder, RawRule, RawStage};
+pub use raw::{CostRange, Effort, RawLadder, RawRule, RawStage, Refactor};
 
 /// The default ladder, compiled into the binary.
 pub const DEFAULT_STAGES: &str = include_str!("../../stages.toml");
@@ -21,7 +21,13 @@ pub const DEFAULT_STAGES: &str = include_str!("../../stages.toml");
 pub const EMBEDDED_NAME: &str = "<embedded stages.toml>";
 
 /// Ids that scalectl uses for its own alarms; a ladder rule cannot take them.
-pub const RESERVED_RULE_IDS: [&str; 3] = ["over-engineered", "under-scaled", "cost-above-range"];
+pub const RESERVED_RULE_IDS: [&str; 5] = [
+    "over-engineered",
+    "under-scaled",
+    "cost-above-range",
+    "not-measured",
+    "stale-report",
+];
 
 /// The one `schema_version` of the ladder format this version reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -32,6 +38,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Ladder {
     stages: Vec<Stage>,
     rules: Vec<Rule>,
+    refactor: Option<Refactor>,
 }
 
 /// One rung of the ladder.
@@ -51,6 +58,8 @@ pub struct Stage {
     pub architecture: Vec<String>,
     /// The database strategy of this rung.
     pub database: String,
+    /// What relieves a critical database within this rung.
+    pub relieve: String,
     /// The team this rung needs.
     pub team: String,
     /// Rule ids that, when critical, call for the next stage.
@@ -120,6 +129,11 @@ impl Ladder {
     /// The stages, lowest first.
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// What a move up costs, planned or panicked, when the ladder says.
+    pub fn refactor(&self) -> Option<&Refactor> {
+        self.refactor.as_ref()
     }
 
     /// The rules, in file order.

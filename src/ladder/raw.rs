@@ -21,9 +21,35 @@ pub struct RawLadder {
     /// The stages, lowest first.
     #[serde(default)]
     pub stage: Vec<RawStage>,
-    /// The rules that check metrics.
+    /// The rules that check metrics, in the order their remedies are advised:
+    /// measure, database first, caching, then replicas.
     #[serde(default)]
     pub rule: Vec<RawRule>,
+    /// What a move up the ladder costs, planned or panicked; quoted when a
+    /// move is due. Optional.
+    #[serde(default)]
+    pub refactor: Option<Refactor>,
+}
+
+/// The cost of moving up the ladder: planned ahead, or rebuilt in a panic
+/// after the system slowed down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refactor {
+    /// A refactor planned before the system slows down.
+    pub planned: Effort,
+    /// A rebuild after the system slowed down, with revenue paused.
+    pub panicked: Effort,
+}
+
+/// What one way of moving up costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Effort {
+    /// Its cost in whole US dollars.
+    pub cost_usd: CostRange,
+    /// How long it takes, in months.
+    pub months: CostRange,
 }
 
 /// One `[[stage]]` table as written.
@@ -47,6 +73,10 @@ pub struct RawStage {
     pub architecture: Vec<String>,
     /// The database strategy of this rung.
     pub database: String,
+    /// What relieves a critical database within this rung, when the alarm is
+    /// not one that calls for the next (optional; `database` stands in).
+    #[serde(default)]
+    pub relieve: Option<String>,
     /// The team this rung needs.
     pub team: String,
     /// Rule ids: when one of them is critical, move to the next stage.
@@ -58,13 +88,13 @@ pub struct RawStage {
     pub read_replicas: bool,
 }
 
-/// A monthly cost range in whole US dollars.
+/// A range of whole numbers: US dollars (a month, for a stage) or months.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostRange {
-    /// Lowest expected monthly cost.
+    /// The lowest value.
     pub min: u64,
-    /// Highest expected monthly cost; at least `min`.
+    /// The highest value; at least `min`.
     pub max: u64,
 }
 
@@ -263,6 +293,7 @@ impl RawLadder {
                 users_max: raw.users_max,
                 cost_usd_month: raw.cost_usd_month,
                 architecture: raw.architecture,
+                relieve: raw.relieve.unwrap_or_else(|| raw.database.clone()),
                 database: raw.database,
                 team: raw.team,
                 scale_when: raw.scale_when,
@@ -270,8 +301,31 @@ impl RawLadder {
             });
         }
 
+        if let Some(refactor) = &self.refactor {
+            for (name, effort) in [
+                ("planned", refactor.planned),
+                ("panicked", refactor.panicked),
+            ] {
+                for (what, range) in [("cost_usd", effort.cost_usd), ("months", effort.months)] {
+                    if range.min > range.max {
+                        problems.push(Problem::at(
+                            source.key_location("refactor"),
+                            format!(
+                                "refactor.{name}.{what}: min {} is greater than max {}",
+                                range.min, range.max
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+
         if problems.is_empty() {
-            Ok(Ladder { stages, rules })
+            Ok(Ladder {
+                stages,
+                rules,
+                refactor: self.refactor,
+            })
         } else {
             Err(problems)
         }

@@ -153,7 +153,7 @@ fn rejects_inverted_costs() {
     );
     assert_eq!(
         problems[0].location.unwrap().line,
-        23,
+        30,
         "points at the second [[stage]]"
     );
 }

@@ -97,7 +97,7 @@ impl Report {
         raw.validate(ladder).map_err(|problems| {
             let mut problems: Vec<Problem> = problems
                 .into_iter()
-                .map(|(key, message)| Problem::at(source.key_location(&key), message))
+                .map(|problem| problem.located(source))
                 .collect();
             problems.sort_by_key(|p| p.location);
             FileError {
@@ -159,10 +159,10 @@ impl Report {
             .ok()
             .and_then(|raw| raw.validate(ladder).err())
             .unwrap_or_default();
-        for (key, message) in remaining {
-            let location = source.key_location(&key);
-            if !problems.iter().any(|p| p.message == message) {
-                problems.push(Problem::at(location, message));
+        for problem in remaining {
+            let problem = problem.located(source);
+            if !problems.iter().any(|p| p.message == problem.message) {
+                problems.push(problem);
             }
         }
         problems.sort_by_key(|p| p.location);
@@ -195,6 +195,32 @@ impl Report {
     }
 }
 
+/// A problem with a field of a report that parsed, found by validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The key the problem is about.
+    pub key: String,
+    /// Another field the problem involves, whose line the message names.
+    pub also: Option<&'static str>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// The problem at its key's line and column in `source`, naming the line
+    /// of the other field it involves.
+    pub fn located(self, source: &Source) -> Problem {
+        let mut message = self.message;
+        if let Some(line) = self
+            .also
+            .and_then(|also| source.key_location(also).map(|at| (also, at.line)))
+        {
+            message.push_str(&format!(" (`{}` is on line {})", line.0, line.1));
+        }
+        Problem::at(source.key_location(&self.key), message)
+    }
+}
+
 impl RawReport {
     /// The field names, in report order.
     pub const FIELDS: [&'static str; 12] = [
@@ -212,28 +238,47 @@ impl RawReport {
         "observed_at",
     ];
 
-    /// Checks the fields that depend on the ladder and the checklist,
-    /// returning every problem as (the key it is about, message).
-    pub fn validate(self, ladder: &Ladder) -> Result<Report, Vec<(String, String)>> {
+    /// Checks the fields that depend on the ladder, on each other and on the
+    /// checklist, returning every problem found.
+    pub fn validate(self, ladder: &Ladder) -> Result<Report, Vec<FieldProblem>> {
         let mut problems = Vec::new();
+        if let (Some(Whole(open)), Some(Limit(limit))) =
+            (self.db_connections, self.db_max_connections)
+            && open > limit
+        {
+            problems.push(FieldProblem {
+                key: "db_connections".to_owned(),
+                also: Some("db_max_connections"),
+                message: format!(
+                    "db_connections: {open} open connections is more than db_max_connections, the server's limit of {limit}; one of the two is wrong"
+                ),
+            });
+        }
         if let Some(Whole(id)) = self.current_stage
             && u32::try_from(id)
                 .ok()
                 .and_then(|id| ladder.stage(id))
                 .is_none()
         {
-            problems.push((
-                "current_stage".to_owned(),
-                format!(
+            problems.push(FieldProblem {
+                key: "current_stage".to_owned(),
+                also: None,
+                message: format!(
                     "current_stage {id} is not a stage of the ladder; expected 1 to {}",
                     ladder.top().id
                 ),
-            ));
+            });
         }
         if let Some(answers) = &self.checklist {
-            problems.extend(checklist::answer_problems(
-                answers.0.keys().map(String::as_str),
-            ));
+            problems.extend(
+                checklist::answer_problems(answers.0.keys().map(String::as_str))
+                    .into_iter()
+                    .map(|(key, message)| FieldProblem {
+                        key,
+                        also: None,
+                        message,
+                    }),
+            );
         }
         if problems.is_empty() {
             Ok(self.into_report())

@@ -69,8 +69,16 @@ fn connection_percentage_needs_both_fields() {
             .metric(Metric::DbConnectionsPct),
         None
     );
-    let over = parse("users: 1\ndb_connections: 150\ndb_max_connections: 100\n").unwrap();
-    assert_eq!(over.metric(Metric::DbConnectionsPct), Some(150.0));
+    let full = parse("users: 1\ndb_connections: 100\ndb_max_connections: 100\n").unwrap();
+    assert_eq!(full.metric(Metric::DbConnectionsPct), Some(100.0));
+}
+
+#[test]
+fn more_connections_than_the_limit_is_an_error_naming_both_fields() {
+    assert_eq!(
+        error("users: 1\ndb_connections: 101\ndb_max_connections: 100\n"),
+        "m:2:1: db_connections: 101 open connections is more than db_max_connections, the server's limit of 100; one of the two is wrong (`db_max_connections` is on line 3)"
+    );
 }
 
 #[test]

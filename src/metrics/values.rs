@@ -147,6 +147,18 @@ impl Visitor<'_> for WholeVisitor {
         }
     }
 
+    fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
+        Err(E::custom(if self.text {
+            "users: missing value; give the number of active users (0 only if there really are none)"
+        } else {
+            "missing value"
+        }))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<u64, E> {
+        self.visit_unit()
+    }
+
     fn visit_str<E: de::Error>(self, value: &str) -> Result<u64, E> {
         if self.text {
             Users::parse(value).map(|users| users.0).map_err(E::custom)

@@ -45,7 +45,7 @@ impl Renderer for Github {
                 Ok(entry) => {
                     for alarm in &entry.assessment.alarms {
                         let level = match alarm.severity {
-                            Severity::Critical => "error",
+                            Severity::Critical | Severity::Unknown => "error",
                             _ => "warning",
                         };
                         annotation(

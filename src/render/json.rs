@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, Severity, WhatIf};
+use crate::engine::{Alarm, DeltaRange, Severity, WhatIf};
 use crate::error::Error;
 use crate::ladder::{CostRange, Stage};
 use crate::parallel;
@@ -24,6 +24,7 @@ struct JsonReport<'a> {
     service: Option<&'a str>,
     users: u64,
     monthly_cost_usd: Option<f64>,
+    cost_delta_usd_month: Option<DeltaRange>,
     stage: JsonStage<'a>,
     current_stage: Option<JsonStage<'a>>,
     recommended_stage: JsonStage<'a>,
@@ -98,6 +99,7 @@ impl<'a> JsonReport<'a> {
             service: a.service.as_deref(),
             users: a.users,
             monthly_cost_usd: a.monthly_cost_usd,
+            cost_delta_usd_month: a.cost_delta_usd_month,
             stage: JsonStage::new(a.stage),
             current_stage: a.current_stage.map(JsonStage::new),
             recommended_stage: JsonStage::new(a.recommended_stage),
@@ -170,6 +172,8 @@ impl Renderer for Json {
             .collect();
         out.write_all(b",\n  \"errors\": ")?;
         out.write_all(&pretty(&errors, 1)?)?;
+        out.write_all(b",\n  \"totals\": ")?;
+        out.write_all(&pretty(&run.totals(), 1)?)?;
         if let Some(gone) = &run.gone {
             out.write_all(b",\n  \"baseline_missing\": ")?;
             out.write_all(&pretty(gone, 1)?)?;

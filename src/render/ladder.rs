@@ -50,26 +50,39 @@ pub fn critical_condition(rule: &Rule) -> String {
     )
 }
 
+/// When a stage calls for the next one: its triggers, or its users running out.
+pub fn move_up_when(stage: &Stage, ladder: &Ladder) -> String {
+    let triggers: Vec<String> = stage
+        .scale_when
+        .iter()
+        .filter_map(|id| ladder.rule(id))
+        .map(|rule| format!("{} is critical ({})", rule.id, critical_condition(rule)))
+        .collect();
+    let mut move_up = triggers.join(" or ");
+    if let Some(max) = stage.users_max {
+        if !move_up.is_empty() {
+            move_up.push_str(", or ");
+        }
+        let _ = write!(move_up, "users reach {}", format_count(max));
+    }
+    if move_up.is_empty() {
+        move_up = "top of the ladder".to_owned();
+    }
+    move_up
+}
+
+/// One stage's architecture, database, team and trigger, indented.
+fn stage_details(out: &mut String, stage: &Stage, ladder: &Ladder) {
+    let _ = writeln!(out, "  architecture  {}", stage.architecture.join("; "));
+    let _ = writeln!(out, "  database      {}", stage.database);
+    let _ = writeln!(out, "  team          {}", stage.team);
+    let _ = writeln!(out, "  move up when  {}", move_up_when(stage, ladder));
+}
+
 /// The ladder for people: one block per stage, then the rules.
 pub fn table(ladder: &Ladder) -> String {
     let mut out = String::new();
     for stage in ladder.stages() {
-        let triggers: Vec<String> = stage
-            .scale_when
-            .iter()
-            .filter_map(|id| ladder.rule(id))
-            .map(|rule| format!("{} is critical ({})", rule.id, critical_condition(rule)))
-            .collect();
-        let mut move_up = triggers.join(" or ");
-        if let Some(max) = stage.users_max {
-            if !move_up.is_empty() {
-                move_up.push_str(", or ");
-            }
-            let _ = write!(move_up, "users reach {}", format_count(max));
-        }
-        if move_up.is_empty() {
-            move_up = "top of the ladder".to_owned();
-        }
         let _ = writeln!(
             out,
             "Stage {} {}: users {}, {}/month",
@@ -78,10 +91,8 @@ pub fn table(ladder: &Ladder) -> String {
             users_range(stage),
             cost_range_text(stage)
         );
-        let _ = writeln!(out, "  architecture  {}", stage.architecture.join("; "));
-        let _ = writeln!(out, "  database      {}", stage.database);
-        let _ = writeln!(out, "  team          {}", stage.team);
-        let _ = writeln!(out, "  move up when  {move_up}\n");
+        stage_details(&mut out, stage, ladder);
+        out.push('\n');
     }
     let mut rules = Grid::new();
     rules
@@ -166,4 +177,50 @@ pub fn explain(rule: &Rule, ladder: &Ladder) -> String {
         );
     }
     out
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    schema_version: u32,
+    users: u64,
+    stage: JsonStage<'a>,
+    move_up_when: String,
+    next_stage: Option<JsonStage<'a>>,
+}
+
+/// What a system with `users` users needs (`scalectl plan`), for people.
+pub fn plan_table(users: u64, ladder: &Ladder) -> String {
+    let stage = ladder.stage_for(users);
+    let mut out = format!(
+        "A system with {} users belongs to stage {} {} (users {}), at {}/month\n",
+        format_count(users),
+        stage.id,
+        stage.name,
+        users_range(stage),
+        cost_range_text(stage)
+    );
+    stage_details(&mut out, stage, ladder);
+    if let Some(next) = ladder.next(stage) {
+        let _ = writeln!(
+            out,
+            "  next rung     {} {} at {}/month: {}",
+            next.id,
+            next.name,
+            cost_range_text(next),
+            next.architecture.join("; ")
+        );
+    }
+    out
+}
+
+/// What a system with `users` users needs (`scalectl plan`), as JSON.
+pub fn plan_json(users: u64, ladder: &Ladder) -> Result<String, Error> {
+    let stage = ladder.stage_for(users);
+    to_json(&JsonPlan {
+        schema_version: 1,
+        users,
+        stage: JsonStage::with_triggers(stage),
+        move_up_when: move_up_when(stage, ladder),
+        next_stage: ladder.next(stage).map(JsonStage::with_triggers),
+    })
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::table::change_summary;
 use super::{Renderer, Run};
-use crate::engine::{cost_range_text, format_value};
+use crate::engine::{cost_range_text, format_dollars, format_value};
 use crate::metric::format_count;
 
 /// Renders Markdown.
@@ -40,10 +40,11 @@ impl Renderer for Markdown {
         let status = run.status();
         let _ = writeln!(md, "## scalectl: {}\n", status.name().to_uppercase());
         let _ = writeln!(md, "{}\n", run.summary());
+        let _ = writeln!(md, "{}\n", run.totals().line());
         let baseline = run.gone.is_some();
         let _ = write!(
             md,
-            "| report | service | users | stage | recommended | status | cost / month |{}\n|---|---|---:|---|---|---|---|{}\n",
+            "| report | service | users | stage | recommended | status | spend / month | cost / month |{}\n|---|---|---:|---|---|---|---:|---|{}\n",
             if baseline { " vs baseline |" } else { "" },
             if baseline { "---|" } else { "" },
         );
@@ -53,7 +54,7 @@ impl Renderer for Markdown {
                     let a = &entry.assessment;
                     let _ = write!(
                         md,
-                        "| {} | {} | {} | {} {} | {} {} | {} | {} |",
+                        "| {} | {} | {} | {} {} | {} {} | {} | {} | {} |",
                         cell(&entry.file),
                         cell(a.service.as_deref().unwrap_or("-")),
                         format_count(a.users),
@@ -62,6 +63,10 @@ impl Renderer for Markdown {
                         a.recommended_stage.id,
                         cell(&a.recommended_stage.name),
                         a.status,
+                        a.monthly_cost_usd.map_or_else(
+                            || "-".to_owned(),
+                            |spend| format!("${}", format_dollars(spend))
+                        ),
                         cost_range_text(a.recommended_stage),
                     );
                     if let Some(change) = &entry.change {
@@ -69,7 +74,11 @@ impl Renderer for Markdown {
                     }
                 }
                 Err(error) => {
-                    let _ = write!(md, "| {} | - | - | - | - | error | - |", cell(&error.path));
+                    let _ = write!(
+                        md,
+                        "| {} | - | - | - | - | error | - | - |",
+                        cell(&error.path)
+                    );
                     if baseline {
                         md.push_str(" - |");
                     }

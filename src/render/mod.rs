@@ -14,11 +14,13 @@ mod table;
 use std::io::{self, Write};
 
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, Assessment, Severity, WhatIf};
+use crate::engine::{Alarm, Assessment, Severity, WhatIf, counted, format_dollars};
 use crate::error::FileError;
 use crate::gate::FailOn;
-use crate::ladder::Ladder;
+use crate::ladder::{CostRange, Ladder};
 use crate::metric::Metric;
+use crate::metric::format_count;
+use serde::Serialize;
 
 pub use github::Github;
 pub use json::{Json, JsonStage, SCHEMA_VERSION, to_json};
@@ -69,6 +71,8 @@ pub struct Run<'a> {
     pub fail_on: FailOn,
     /// Whether only alarms the baseline did not have fail the gate.
     pub fail_on_new: bool,
+    /// Whether a report that measures nothing (`not-measured`) passes the gate.
+    pub allow_unmeasured: bool,
     /// With a baseline: its reports that this run does not have.
     pub gone: Option<Vec<String>>,
 }
@@ -81,6 +85,7 @@ impl<'a> Run<'a> {
             ladder,
             fail_on,
             fail_on_new: false,
+            allow_unmeasured: false,
             gone: None,
         }
     }
@@ -106,6 +111,7 @@ impl<'a> Run<'a> {
     /// Whether an alarm of a report fails the gate.
     pub fn fails(&self, entry: &Entry<'_>, alarm: &Alarm) -> bool {
         self.fail_on.fails(alarm.severity)
+            && !(self.allow_unmeasured && alarm.severity == Severity::Unknown)
             && (!self.fail_on_new
                 || entry
                     .change
@@ -113,7 +119,33 @@ impl<'a> Run<'a> {
                     .is_none_or(|change| change.is_new(&alarm.rule)))
     }
 
-    /// "3 reports: 1 critical, 1 warning, 1 ok, 0 errors".
+    /// Current spend and recommended cost ranges, summed over the reports.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals {
+            reports: 0,
+            reports_with_cost: 0,
+            monthly_cost_usd: 0.0,
+            recommended_usd_month: CostRange { min: 0, max: 0 },
+        };
+        for entry in self.entries() {
+            let a = &entry.assessment;
+            totals.reports += 1;
+            if let Some(spend) = a.monthly_cost_usd {
+                totals.reports_with_cost += 1;
+                totals.monthly_cost_usd += spend;
+            }
+            let range = &mut totals.recommended_usd_month;
+            range.min = range
+                .min
+                .saturating_add(a.recommended_stage.cost_usd_month.min);
+            range.max = range
+                .max
+                .saturating_add(a.recommended_stage.cost_usd_month.max);
+        }
+        totals
+    }
+
+    /// "3 reports: 1 critical, 0 unknown, 1 warning, 1 ok, 0 errors".
     pub fn summary(&self) -> String {
         let count = |severity| {
             self.entries()
@@ -121,12 +153,47 @@ impl<'a> Run<'a> {
                 .count()
         };
         format!(
-            "{} reports: {} critical, {} warning, {} ok, {} errors",
-            self.results.len(),
+            "{}: {} critical, {} unknown, {} warning, {} ok, {}",
+            counted(self.results.len(), "report"),
             count(Severity::Critical),
+            count(Severity::Unknown),
             count(Severity::Warning),
             count(Severity::Ok),
-            self.errors().count(),
+            counted(self.errors().count(), "error"),
+        )
+    }
+}
+
+/// What a fleet spends and what its recommended stages cost, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Totals {
+    /// Reports assessed.
+    pub reports: usize,
+    /// Reports that give `monthly_cost_usd`.
+    pub reports_with_cost: usize,
+    /// The sum of their `monthly_cost_usd`.
+    pub monthly_cost_usd: f64,
+    /// The sum of every report's recommended cost range.
+    pub recommended_usd_month: CostRange,
+}
+
+impl Totals {
+    /// "total: now $199,390/month (6 of 6 reports give it); recommended $62,050-$246,500/month".
+    pub fn line(&self) -> String {
+        let spend = if self.reports_with_cost == 0 {
+            "no report gives its spend".to_owned()
+        } else {
+            format!(
+                "now ${}/month ({} of {} give it)",
+                format_dollars(self.monthly_cost_usd),
+                self.reports_with_cost,
+                counted(self.reports, "report")
+            )
+        };
+        format!(
+            "total: {spend}; recommended ${}-${}/month",
+            format_count(self.recommended_usd_month.min),
+            format_count(self.recommended_usd_month.max)
         )
     }
 }

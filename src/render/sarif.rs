@@ -166,7 +166,7 @@ impl Renderer for Sarif {
                     rule_id: alarm.rule.clone(),
                     rule_index,
                     level: match alarm.severity {
-                        Severity::Critical => "error",
+                        Severity::Critical | Severity::Unknown => "error",
                         _ => "warning",
                     },
                     message: Text {

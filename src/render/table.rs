@@ -8,7 +8,9 @@ use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table as Grid, pre
 
 use super::{Entry, Renderer, Run};
 use crate::baseline::{Change, ReportChange};
-use crate::engine::{Assessment, Severity, cost_range_text, format_dollars, format_value};
+use crate::engine::{
+    Assessment, Severity, cost_range_text, format_dollars, format_value, signed_dollars,
+};
 use crate::ladder::Stage;
 use crate::metric::format_count;
 
@@ -79,6 +81,7 @@ impl Table {
         match severity {
             Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
             Severity::Warning => cell.fg(Color::Yellow),
+            Severity::Unknown => cell.fg(Color::Magenta).add_attribute(Attribute::Bold),
             Severity::Ok => cell.fg(Color::Green),
         }
     }
@@ -90,6 +93,7 @@ impl Table {
         let code = match severity {
             Severity::Critical => "1;31",
             Severity::Warning => "33",
+            Severity::Unknown => "1;35",
             Severity::Ok => "32",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -191,6 +195,7 @@ impl Table {
             "stage",
             "recommended",
             "worst alarm",
+            "spend",
             "cost range",
         ];
         if run.gone.is_some() {
@@ -206,6 +211,7 @@ impl Table {
                     let mut row = vec![Cell::new(&error.path)];
                     row.extend(["-", "-", "-", "-"].map(Cell::new));
                     row.push(self.colored(Cell::new("error"), Severity::Critical));
+                    row.push(Cell::new("-"));
                     row.push(Cell::new("-"));
                     if baseline {
                         row.push(Cell::new("-"));
@@ -229,6 +235,10 @@ impl Table {
                 Cell::new(stage_name(a.stage)),
                 Cell::new(stage_name(a.recommended_stage)),
                 worst,
+                Cell::new(a.monthly_cost_usd.map_or_else(
+                    || "-".to_owned(),
+                    |spend| format!("${}", format_dollars(spend)),
+                )),
                 Cell::new(format!("{}/month", cost_range_text(a.recommended_stage))),
             ];
             if let Some(change) = &entry.change {
@@ -237,6 +247,7 @@ impl Table {
             grid.add_row(row);
         }
         let _ = writeln!(out, "{grid}");
+        let _ = writeln!(out, "{}", run.totals().line());
     }
 }
 
@@ -256,15 +267,19 @@ fn stage_line(stage: &Stage) -> String {
     format!("{} ({range})", stage_name(stage))
 }
 
+/// "now $2,900 -> stage 3 $5,000-$20,000 (+$2,100 to +$17,100 a month)", like a cost diff.
 fn cost_line(a: &Assessment<'_>) -> String {
-    let recommended = format!(
-        "stage {} costs {}/month",
-        a.recommended_stage.id,
-        cost_range_text(a.recommended_stage)
-    );
-    match a.monthly_cost_usd {
-        Some(spend) => format!("now ${}/month; {recommended}", format_dollars(spend)),
-        None => recommended,
+    let stage = a.recommended_stage;
+    match (a.monthly_cost_usd, a.cost_delta_usd_month) {
+        (Some(spend), Some(delta)) => format!(
+            "now ${} -> stage {} {} ({} to {} a month)",
+            format_dollars(spend),
+            stage.id,
+            cost_range_text(stage),
+            signed_dollars(delta.min),
+            signed_dollars(delta.max)
+        ),
+        _ => format!("stage {} costs {}/month", stage.id, cost_range_text(stage)),
     }
 }
 

@@ -78,7 +78,7 @@ fn a_directory_loop_through_a_symlink_ends() {
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet");
     fs::create_dir_all(fleet.join("team")).unwrap();
-    fs::write(fleet.join("team/api.yaml"), "users: 1\n").unwrap();
+    fs::write(fleet.join("team/api.yaml"), "users: 1\napi_p95_ms: 10\n").unwrap();
     std::os::unix::fs::symlink(&fleet, fleet.join("team/loop")).unwrap();
     let output = scalectl()
         .args(["assess", "--quiet"])
@@ -88,7 +88,7 @@ fn a_directory_loop_through_a_symlink_ends() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "1 reports: 0 critical, 0 warning, 1 ok, 0 errors\n"
+        "1 report: 0 critical, 0 unknown, 0 warning, 1 ok, 0 errors\n"
     );
 }
 
@@ -98,7 +98,7 @@ fn a_report_that_vanishes_after_listing_is_an_error_and_the_others_are_assessed(
     // A link whose target is gone is what a listing sees when a file is
     // deleted between the listing and the read.
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("ok.yaml"), "users: 1\n").unwrap();
+    fs::write(dir.path().join("ok.yaml"), "users: 1\napi_p95_ms: 10\n").unwrap();
     std::os::unix::fs::symlink(
         dir.path().join("deleted.yaml"),
         dir.path().join("gone.yaml"),
@@ -117,7 +117,7 @@ fn a_report_that_vanishes_after_listing_is_an_error_and_the_others_are_assessed(
     );
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "2 reports: 0 critical, 0 warning, 1 ok, 1 errors\n"
+        "2 reports: 0 critical, 0 unknown, 0 warning, 1 ok, 1 error\n"
     );
 }
 

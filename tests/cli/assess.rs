@@ -181,7 +181,7 @@ fn an_invalid_ladder_is_an_error_naming_it() {
     assert_eq!(
         stderr,
         format!(
-            "error: {}:23:1: stage #2 has id 5; stage ids must run 1, 2, 3, ... in order\n",
+            "error: {}:30:1: stage #2 has id 5; stage ids must run 1, 2, 3, ... in order\n",
             stages.display()
         )
     );

@@ -82,7 +82,7 @@ fn the_default_ladder_validates_against_the_stages_schema() {
 }
 
 #[test]
-fn the_init_template_is_valid_as_written_and_when_filled_in() {
+fn the_init_template_is_an_error_until_filled_in() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("metrics.yaml");
     scalectl()
@@ -93,10 +93,14 @@ fn the_init_template_is_valid_as_written_and_when_filled_in() {
         .stdout("");
     let text = std::fs::read_to_string(&template).unwrap();
     assert!(text.starts_with("# yaml-language-server: $schema="));
-    scalectl().arg("validate").arg(&template).assert().success();
+    // Untouched, it must never pass a gate: `users` is empty.
+    let untouched = scalectl().arg("validate").arg(&template).assert().code(2);
+    let stderr = String::from_utf8_lossy(&untouched.get_output().stderr).into_owned();
+    assert!(stderr.contains("users: missing value"), "{stderr}");
+    scalectl().arg("assess").arg(&template).assert().code(2);
 
     let filled = text
-        .replace("users: 0", "users: 42K")
+        .replace("users:\n", "users: 42K\n")
         .replace("api_p95_ms:\n", "api_p95_ms: 180\n")
         .replace("db_cpu_pct:\n", "db_cpu_pct: 75\n")
         .replace("db_connections:\n", "db_connections: 50\n")

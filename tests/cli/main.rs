@@ -7,6 +7,7 @@ mod fleet;
 mod forecast;
 mod prometheus;
 mod properties;
+mod readme;
 
 #[test]
 fn cli_cases() {

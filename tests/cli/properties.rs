@@ -4,12 +4,14 @@
 
 use proptest::prelude::*;
 use scalectl::baseline::Baseline;
-use scalectl::engine::{Severity, assess};
+use scalectl::engine::{Options, Severity, assess, assess_with};
 use scalectl::fuzzing::{format_from, ladder, render_all};
+use scalectl::gate::{FailOn, Outcome};
 use scalectl::history::{History, read_csv_from};
 use scalectl::ladder::Ladder;
 use scalectl::metric::{Direction, Metric};
 use scalectl::metrics::Report;
+use scalectl::render::{Entry, Run};
 use scalectl::source::{Format, Source};
 use scalectl::template::metrics_template;
 
@@ -27,7 +29,7 @@ fn report_yaml() -> impl Strategy<Value = String> {
         0u64..5_000_000,
         proptest::option::of(0.0f64..2_000.0),
         proptest::option::of(0.0f64..=100.0),
-        proptest::option::of((0u64..500, 1u64..500)),
+        proptest::option::of((1u64..500).prop_flat_map(|max| (0..=max, Just(max)))),
         proptest::option::of(0.0f64..=100.0),
         proptest::option::of(0.0f64..1_000.0),
         proptest::option::of(1u32..=4),
@@ -42,9 +44,10 @@ fn report_yaml() -> impl Strategy<Value = String> {
             any::<bool>(),
             0..4,
         ),
+        proptest::option::of((1990i64..2030, 1u32..=12, 1u32..=28)),
     )
         .prop_map(
-            |(users, p95, cpu, conns, cache, lag, stage, cost, checklist)| {
+            |(users, p95, cpu, conns, cache, lag, stage, cost, checklist, observed)| {
                 let mut yaml = format!("service: \"svc <&> \\\"x\\\"\"\nusers: {users}\n");
                 if let Some(v) = p95 {
                     yaml += &format!("api_p95_ms: {v}\n");
@@ -66,6 +69,9 @@ fn report_yaml() -> impl Strategy<Value = String> {
                 }
                 if let Some(v) = cost {
                     yaml += &format!("monthly_cost_usd: {v}\n");
+                }
+                if let Some((year, month, day)) = observed {
+                    yaml += &format!("observed_at: \"{year}-{month:02}-{day:02}\"\n");
                 }
                 if !checklist.is_empty() {
                     yaml += "checklist:\n";
@@ -133,6 +139,76 @@ proptest! {
     }
 
     #[test]
+    fn every_alarm_is_answered_in_the_next_steps(yaml in report_yaml(), age in 0.0f64..4_000.0) {
+        let ladder = ladder();
+        let report = report(&yaml, &ladder);
+        let options = Options {
+            today: report.observed_at.map(|at| at + age),
+            max_age_days: 30.0,
+        };
+        let a = assess_with(&report, &ladder, &options);
+        for alarm in &a.alarms {
+            let prefix = format!("{} ({}): ", alarm.rule, alarm.severity);
+            prop_assert!(
+                a.next_steps.iter().any(|step| step.starts_with(&prefix)),
+                "{} is not answered in {:#?}", alarm.rule, a.next_steps
+            );
+        }
+        prop_assert!(
+            a.alarms.is_empty() || a.next_steps.iter().all(|step| !step.starts_with("Stay")),
+            "\"stay\" beside an alarm: {:#?}", a.next_steps
+        );
+    }
+
+    #[test]
+    fn the_recommendation_is_never_more_than_one_rung_above_the_architecture_in_use(
+        yaml in report_yaml(),
+    ) {
+        let ladder = ladder();
+        let a = assess(&report(&yaml, &ladder), &ladder);
+        prop_assert!(a.recommended_stage.id <= a.in_use().id + 1);
+        if a.in_use().id > a.stage.id {
+            prop_assert!(a.recommended_stage.id <= a.in_use().id, "never further up when over-engineered");
+        }
+    }
+
+    #[test]
+    fn a_report_that_measures_nothing_never_passes_the_gate(
+        users in 0u64..5_000_000,
+        stage in proptest::option::of(1u32..=4),
+        cost in proptest::option::of(0.0f64..300_000.0),
+        fail_on in prop::sample::select(vec![FailOn::Warning, FailOn::Critical]),
+    ) {
+        let ladder = ladder();
+        let mut yaml = format!("users: {users}\n");
+        if let Some(stage) = stage {
+            yaml += &format!("current_stage: {stage}\n");
+        }
+        if let Some(cost) = cost {
+            yaml += &format!("monthly_cost_usd: {cost}\n");
+        }
+        let report = report(&yaml, &ladder);
+        let entry = |ladder| Entry {
+            file: "r.yaml".into(),
+            assessment: assess(&report, ladder),
+            lines: Vec::new(),
+            change: None,
+            what_if: None,
+        };
+        let mut run = Run::new(&ladder, fail_on);
+        run.results.push(Ok(entry(&ladder)));
+        prop_assert_eq!(run.status(), Severity::Unknown);
+        prop_assert_eq!(Outcome::of_run(&run), Outcome::GateFailed);
+        run.allow_unmeasured = true;
+        let others_fail = run
+            .entries()
+            .flat_map(|e| &e.assessment.alarms)
+            .any(|a| a.severity != Severity::Unknown && fail_on.fails(a.severity));
+        let expected = if others_fail { Outcome::GateFailed } else { Outcome::Pass };
+        prop_assert_eq!(Outcome::of_run(&run), expected);
+    }
+
+    #[test]
     fn every_format_is_produced_for_every_valid_report(yaml in report_yaml()) {
         let ladder = ladder();
         let report = report(&yaml, &ladder);
@@ -168,8 +244,9 @@ proptest! {
         answer in any::<bool>(),
     ) {
         let ladder = ladder();
+        let open = open % (max + 1);
         let text = metrics_template()
-            .replace("users: 0", &format!("users: {users}"))
+            .replace("users:\n", &format!("users: {users}\n"))
             .replace("api_p95_ms:\n", &format!("api_p95_ms: {p95}\n"))
             .replace("db_cpu_pct:\n", &format!("db_cpu_pct: {cpu}\n"))
             .replace("db_connections:\n", &format!("db_connections: {open}\n"))
