@@ -1,6 +1,8 @@
 //! Typed errors of the library.
 
 use std::fmt;
+
+use crate::escape;
 use std::io;
 
 /// A position in a text file, both counted from 1.
@@ -76,17 +78,20 @@ impl FileError {
     }
 }
 
+/// One line per problem, `path:line:column: message`; the path and the
+/// message are escaped and cut (they echo input), so a problem never spans
+/// or starts a line of its own.
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = escape::line(&self.path);
         for (i, problem) in self.problems.iter().enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
             }
+            let message = escape::echo(&problem.message);
             match problem.location {
-                Some(Location { line, column }) => {
-                    write!(f, "{}:{line}:{column}: {}", self.path, problem.message)?
-                }
-                None => write!(f, "{}: {}", self.path, problem.message)?,
+                Some(Location { line, column }) => write!(f, "{path}:{line}:{column}: {message}")?,
+                None => write!(f, "{path}: {message}")?,
             }
         }
         Ok(())
@@ -119,7 +124,7 @@ pub enum Error {
         source: io::Error,
     },
     /// An output file could not be written.
-    #[error("{path}: {message}")]
+    #[error("{}: {}", escape::line(path), escape::echo(message))]
     Output {
         /// The file.
         path: String,
@@ -134,7 +139,7 @@ pub enum Error {
     #[error(transparent)]
     Prometheus(#[from] crate::prometheus::QueryError),
     /// A command-line value is not valid.
-    #[error("{0}")]
+    #[error("{}", escape::echo(.0))]
     Usage(String),
 }
 

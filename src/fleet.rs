@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{FileError, Problem};
+use crate::escape::path_name;
 use crate::source::{Format, io_reason};
 
 /// Expands files and directories into report paths. Files keep their
@@ -23,7 +24,7 @@ pub fn expand(args: &[PathBuf]) -> Vec<Result<PathBuf, FileError>> {
             found.sort();
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(
-                    arg.display().to_string(),
+                    path_name(arg),
                     Problem::new("holds no reports (.yaml, .yml, .json or .toml files)"),
                 ));
             }
@@ -41,7 +42,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
         Ok(entries) => entries,
         Err(e) => {
             errors.push(FileError::new(
-                dir.display().to_string(),
+                path_name(dir),
                 Problem::new(format!("cannot read the directory: {}", io_reason(&e))),
             ));
             return;
@@ -53,7 +54,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(FileError::new(
-                    dir.display().to_string(),
+                    path_name(dir),
                     Problem::new(format!("cannot read the directory: {}", io_reason(&e))),
                 ));
                 continue;

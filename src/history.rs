@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::date;
 use crate::error::{FileError, Location, Problem};
+use crate::escape::path_name;
 use crate::fleet;
 use crate::forecast::{Accumulator, Observation};
 use crate::ladder::Ladder;
@@ -64,7 +65,7 @@ impl History {
 /// Reads a history from a CSV file, a YAML or JSON list of reports, or a
 /// directory of reports.
 pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, FileError> {
-    let name = path.display().to_string();
+    let name = path_name(path);
     let mut history = History::default();
     if path.is_dir() {
         for file in fleet::expand(&[path.to_path_buf()]) {

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod date;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod fleet;
 pub mod forecast;
 #[doc(hidden)]

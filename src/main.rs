@@ -7,7 +7,8 @@ fn main() -> ExitCode {
     match scalectl::app::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(error) => {
-            eprintln!("error: {:#}", anyhow::Error::from(error));
+            let message = format!("{:#}", anyhow::Error::from(error));
+            eprintln!("error: {}", scalectl::escape::text(&message));
             ExitCode::from(scalectl::gate::Outcome::InputError.code())
         }
     }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::escape::path_name;
 use crate::source::io_reason;
 
 /// Writes `text` to `path` atomically. Without `overwrite`, an existing file
@@ -20,7 +21,7 @@ pub fn write_atomic_with(
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), Error> {
     let fail = |message: String| Error::Output {
-        path: path.display().to_string(),
+        path: path_name(path),
         message,
     };
     if !overwrite && path.exists() {

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::MessageFormatter;
 
 use crate::error::{FileError, Location, Problem};
+use crate::escape::path_name;
 use crate::suggest;
 
 /// The largest input file scalectl reads, in bytes. Metrics reports and ladder
@@ -59,7 +60,7 @@ pub struct Source {
 impl Source {
     /// Reads a file, choosing the format by its extension.
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let name = path.display().to_string();
+        let name = path_name(path);
         let fail = |message: String| FileError::new(name.clone(), Problem::new(message));
         let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
         let metadata = file

@@ -9,6 +9,7 @@ use crate::baseline::Baseline;
 use crate::cli::AssessArgs;
 use crate::engine::{Options, assess_with, what_if};
 use crate::error::{Error, FileError};
+use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::{RawReport, Report};
@@ -32,8 +33,8 @@ pub(super) fn assess_command(
         today: Some(today()),
         max_age_days: f64::from(args.max_age),
     };
-    if let Some((client, queries)) = connect(&args.connection)? {
-        let url = args.connection.prometheus.as_deref().unwrap_or_default();
+    if let Some((client, queries)) = connect(&args.connection, streams)? {
+        let url = client.shown();
         let at = parse_time(args.at.as_deref())?;
         let collected = prometheus::collect(&client, &queries, args.users, at)?;
         note(streams, &collected.notes);
@@ -131,7 +132,7 @@ fn assess_file<'a>(
         None => (report, None),
     };
     Ok(Entry {
-        file: file.display().to_string(),
+        file: path_name(file),
         assessment: assess_with(&report, ladder, options),
         lines,
         change: None,

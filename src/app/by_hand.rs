@@ -5,6 +5,7 @@ use crate::checklist::{self, Status};
 use crate::cli::{ChecklistArgs, ExplainArgs, ListFormat, ValidateArgs};
 use crate::engine::BUILTIN_ALARMS;
 use crate::error::{Error, FileError};
+use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::Report;
@@ -21,7 +22,7 @@ pub(super) fn checklist_command(
         None => None,
     };
     let sections = checklist::check(report.as_ref(), &ladder);
-    let file = args.file.as_ref().map(|f| f.display().to_string());
+    let file = args.file.as_ref().map(|f| path_name(f));
     let text = match args.format {
         ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),
         ListFormat::Json => render::checklist::json(file.as_deref(), &sections)?,
@@ -86,7 +87,7 @@ pub(super) fn validate_command(
     };
     let mut invalid = 0;
     for file in &args.files {
-        let name = file.display().to_string();
+        let name = path_name(file);
         let problems = match read_input(file) {
             Err(error) => error.problems,
             Ok(source) => match &ladder {

@@ -5,6 +5,7 @@ use super::prometheus::{collect_history, connect, note};
 use crate::cli::{ForecastArgs, ListFormat};
 use crate::engine::Severity;
 use crate::error::{Error, FileError, Problem};
+use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::output::write_atomic;
@@ -16,7 +17,7 @@ pub(super) fn forecast_command(
 ) -> Result<Outcome, Error> {
     let ladder = Ladder::load(args.stages.as_deref())?;
     let keep = args.plot.is_some();
-    let (name, history) = match (&args.history, connect(&args.connection)?) {
+    let (name, history) = match (&args.history, connect(&args.connection, streams)?) {
         (_, Some((client, queries))) => {
             let range = args.range.as_deref().ok_or_else(|| {
                 Error::Usage("--prometheus needs --range, such as --range 90d".into())
@@ -30,18 +31,12 @@ pub(super) fn forecast_command(
                 &args.step,
             )?;
             note(streams, &collected.notes);
-            let name = format!(
-                "<{}>",
-                args.connection.prometheus.as_deref().unwrap_or_default()
-            );
+            let name = format!("<{}>", client.shown());
             let mut history = history::History::default();
             history::read_csv_from(collected.csv.as_bytes(), &name, &mut history, keep)?;
             (name, history)
         }
-        (Some(path), None) => (
-            path.display().to_string(),
-            history::load(path, &ladder, keep)?,
-        ),
+        (Some(path), None) => (path_name(path), history::load(path, &ladder, keep)?),
         (None, None) => {
             return Err(Error::Usage(
                 "give a HISTORY file or --prometheus URL".into(),

@@ -52,7 +52,11 @@ impl Streams<'_> {
     }
 
     pub(crate) fn report_error(&mut self, error: &FileError) {
-        let _ = writeln!(self.err, "error: {error}");
+        let _ = writeln!(
+            self.err,
+            "error: {}",
+            crate::escape::text(&error.to_string())
+        );
     }
 }
 

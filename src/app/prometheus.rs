@@ -1,71 +1,135 @@
 //! `collect`, and the connection to Prometheus that `assess` and
 //! `forecast` share.
 
+use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
 use super::Streams;
 use crate::cli::{CollectArgs, PrometheusArgs};
 use crate::error::{Error, FileError, Problem};
+use crate::escape::path_name;
 use crate::gate::Outcome;
+use crate::ladder::Ladder;
+use crate::metrics::Report;
 use crate::output::write_atomic;
-use crate::source::{Format, io_reason};
+use crate::source::{Format, Source, io_reason};
 use crate::{date, prometheus};
+
+/// The most bytes read from a token or password file.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// A secret read from a file: a regular file (a FIFO or device would hang
+/// or never end), at most [`MAX_SECRET_BYTES`], one line. Errors name the
+/// file, never the value.
+fn read_secret(path: &Path) -> Result<String, Error> {
+    let fail = |message: String| -> Error {
+        FileError::new(path_name(path), Problem::new(message)).into()
+    };
+    let metadata =
+        std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    if !metadata.is_file() {
+        return Err(fail(
+            "is not a regular file; a secret is read from a file only".into(),
+        ));
+    }
+    if metadata.len() > MAX_SECRET_BYTES {
+        return Err(fail(format!(
+            "is {} bytes; a secret file holds at most {MAX_SECRET_BYTES}",
+            metadata.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Err(fail(format!(
+            "holds more than {MAX_SECRET_BYTES} bytes; a secret file holds one line"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| fail("is not UTF-8 text".into()))?;
+    check_secret(&text).map_err(fail)
+}
+
+/// The secret in `text` without surrounding whitespace: not empty, one line,
+/// no control characters (they cannot be sent in an HTTP header).
+fn check_secret(text: &str) -> Result<String, String> {
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err("is empty".into());
+    }
+    if secret.contains(['\n', '\r']) {
+        return Err("holds more than one line; a secret is one line".into());
+    }
+    if secret.chars().any(char::is_control) {
+        return Err("holds a control character (such as NUL); a secret is printable text".into());
+    }
+    Ok(secret.to_owned())
+}
 
 /// The client and queries for `--prometheus`, if given. The token comes from
 /// a file or the environment, never from the command line.
 pub(super) fn connect(
     args: &PrometheusArgs,
+    streams: &mut Streams<'_>,
 ) -> Result<Option<(prometheus::Client, prometheus::Queries)>, Error> {
     let Some(url) = &args.prometheus else {
         return Ok(None);
     };
-    let secret = |path: &Path| -> Result<String, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            FileError::new(
-                path.display().to_string(),
-                Problem::new(format!("cannot read: {}", io_reason(&e))),
-            )
-        })?;
-        let secret = text.trim().to_owned();
-        if secret.is_empty() {
-            return Err(
-                FileError::new(path.display().to_string(), Problem::new("is empty")).into(),
-            );
-        }
-        Ok(secret)
-    };
+    let url = prometheus::ServerUrl::parse(url)?;
+    if !(args.timeout.is_finite()
+        && args.timeout > 0.0
+        && args.timeout <= prometheus::MAX_TIMEOUT_SECONDS)
+    {
+        return Err(Error::Usage(format!(
+            "--timeout must be a number of seconds above 0 and at most {} (a day)",
+            prometheus::MAX_TIMEOUT_SECONDS
+        )));
+    }
     let auth = match (&args.bearer_token_file, &args.basic_auth_file) {
-        (Some(path), _) => prometheus::Auth::Bearer(secret(path)?),
+        (Some(path), _) => prometheus::Auth::Bearer(read_secret(path)?),
         (None, Some(path)) => {
-            let user_password = secret(path)?;
+            let user_password = read_secret(path)?;
             if !user_password.contains(':') {
                 return Err(FileError::new(
-                    path.display().to_string(),
+                    path_name(path),
                     Problem::new("must hold `user:password`"),
                 )
                 .into());
             }
             prometheus::Auth::Basic(user_password)
         }
-        (None, None) => match std::env::var("SCALECTL_PROMETHEUS_TOKEN") {
-            Ok(token) if !token.trim().is_empty() => {
-                prometheus::Auth::Bearer(token.trim().to_owned())
+        (None, None) => match std::env::var_os(TOKEN_VARIABLE) {
+            None => prometheus::Auth::None,
+            Some(token) if token.is_empty() => prometheus::Auth::None,
+            Some(token) => {
+                let token = token
+                    .into_string()
+                    .map_err(|_| Error::Usage(format!("{TOKEN_VARIABLE} is not valid UTF-8")))?;
+                prometheus::Auth::Bearer(
+                    check_secret(&token)
+                        .map_err(|e| Error::Usage(format!("{TOKEN_VARIABLE} {e}")))?,
+                )
             }
-            _ => prometheus::Auth::None,
         },
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::Usage(
-            "--timeout must be a number of seconds above 0".into(),
-        ));
+    if !matches!(auth, prometheus::Auth::None) && url.is_plain_http() && !url.is_loopback() {
+        let _ = writeln!(
+            streams.err,
+            "warning: {}: credentials are sent over plain http:// to another host; use https://",
+            crate::escape::line(&url.shown())
+        );
     }
-    let client = prometheus::Client::new(url, Duration::from_secs_f64(args.timeout), auth)?;
+    let client = prometheus::Client::new(&url, Duration::from_secs_f64(args.timeout), auth)?;
     Ok(Some((
         client,
         prometheus::Queries::load(args.queries.as_deref())?,
     )))
 }
+
+/// The environment variable a bearer token may come from.
+const TOKEN_VARIABLE: &str = "SCALECTL_PROMETHEUS_TOKEN";
 
 pub(super) fn parse_time(text: Option<&str>) -> Result<Option<f64>, Error> {
     text.map(|t| date::parse_time(t).map_err(|e| Error::Usage(format!("--at: {e}"))))
@@ -93,7 +157,7 @@ pub(super) fn collect_history(
 
 pub(super) fn note(streams: &mut Streams<'_>, notes: &[String]) {
     for note in notes {
-        let _ = writeln!(streams.err, "note: {note}");
+        let _ = writeln!(streams.err, "note: {}", crate::escape::echo(note));
     }
 }
 
@@ -101,10 +165,10 @@ pub(super) fn collect_command(
     args: &CollectArgs,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let Some((client, queries)) = connect(&args.connection)? else {
+    let Some((client, queries)) = connect(&args.connection, streams)? else {
         return Err(Error::Usage("collect needs --prometheus URL".into()));
     };
-    let url = args.connection.prometheus.as_deref().unwrap_or_default();
+    let url = client.shown();
     let text = match &args.range {
         Some(range) => {
             let collected = collect_history(
@@ -116,6 +180,9 @@ pub(super) fn collect_command(
                 &args.step,
             )?;
             note(streams, &collected.notes);
+            let name = format!("<history collected from {url}>");
+            let mut check = crate::history::History::default();
+            crate::history::read_csv_from(collected.csv.as_bytes(), &name, &mut check, false)?;
             collected.csv
         }
         None => {
@@ -130,11 +197,19 @@ pub(super) fn collect_command(
                 .output
                 .as_ref()
                 .is_some_and(|p| Format::from_path(p) == Some(Format::Json));
-            if json {
-                collected.json()
+            let (text, format) = if json {
+                (collected.json(), Format::Json)
             } else {
-                collected.yaml(url)
-            }
+                (collected.yaml(url), Format::Yaml)
+            };
+            // What is written must be a report that every later command reads.
+            let source = Source::from_bytes(
+                format!("<report collected from {url}>"),
+                text.clone().into_bytes(),
+                format,
+            )?;
+            Report::parse(&source, &Ladder::embedded()?)?;
+            text
         }
     };
     match &args.output {

@@ -2,12 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use serde::Deserialize;
+use url::Url;
+
+use crate::escape;
 
 /// Answers larger than this are refused; long ranges of many steps stay well under it.
 const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The longest request URL sent, query included, in bytes; HTTP clients and
+/// servers refuse longer ones (and the client would fail on it).
+pub const MAX_URL_BYTES: usize = 32 * 1024;
+
+/// The longest `--timeout`, in seconds: a day.
+pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
 /// How scalectl proves who it is, if at all. The secret never appears in
 /// output, errors or `Debug`.
@@ -43,18 +54,94 @@ pub enum Sample {
     NotFinite(String),
 }
 
-/// A client for one Prometheus server.
+/// A client for one Prometheus server. Every request shares one deadline,
+/// so `--timeout` bounds the whole command, not each request.
 pub struct Client {
     agent: ureq::Agent,
-    base: String,
+    base: Url,
     shown: String,
     auth: Auth,
+    timeout: Duration,
+    deadline: Instant,
 }
 
-/// Why a query failed.
+/// Why a query failed. Its text echoes what the server said, so it is
+/// escaped and cut when shown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
+#[error("{}", escape::echo(.0))]
 pub struct QueryError(pub String);
+
+/// A Prometheus URL, checked: `http` or `https`, a host, no credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl(Url);
+
+impl ServerUrl {
+    /// Parses and checks a URL given on the command line. Credentials in it
+    /// are refused, and never appear in the error.
+    pub fn parse(text: &str) -> Result<Self, QueryError> {
+        let text = text.trim();
+        if text.len() > MAX_URL_BYTES / 4 {
+            return Err(QueryError(format!(
+                "the Prometheus URL is {} bytes long; at most {} are accepted",
+                text.len(),
+                MAX_URL_BYTES / 4
+            )));
+        }
+        let mut url = Url::parse(text).map_err(|e| {
+            let hint = if text.contains('@') {
+                "; credentials are not accepted in the URL: put `user:password` in a file and pass --basic-auth-file PATH"
+            } else {
+                ""
+            };
+            QueryError(format!(
+                "the Prometheus URL is not a valid URL ({e}); expected one such as http://prometheus:9090{hint}"
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            return Err(QueryError(format!(
+                "{}: the Prometheus URL must start with http:// or https:// and name a host",
+                shown(&url)
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            return Err(QueryError(format!(
+                "{}: the Prometheus URL holds credentials; they are refused so that they never reach a log: put `user:password` in a file and pass --basic-auth-file PATH (or a token with --bearer-token-file)",
+                shown(&url)
+            )));
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        Ok(Self(url))
+    }
+
+    /// The URL as shown in messages and reports (it holds no credentials).
+    pub fn shown(&self) -> String {
+        shown(&self.0)
+    }
+
+    /// Whether the server is on this machine (a loopback address or `localhost`).
+    pub fn is_loopback(&self) -> bool {
+        match self.0.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
+    /// Whether requests go out unencrypted.
+    pub fn is_plain_http(&self) -> bool {
+        self.0.scheme() == "http"
+    }
+}
+
+fn shown(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
 
 #[derive(Deserialize)]
 struct Answer {
@@ -90,16 +177,6 @@ struct Series {
     values: Vec<(f64, String)>,
 }
 
-/// The URL without any `user:password@` part, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 fn sample(text: &str) -> Sample {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() => Sample::Value(value + 0.0),
@@ -108,21 +185,23 @@ fn sample(text: &str) -> Sample {
 }
 
 fn labels(metric: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = metric.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let inner: Vec<String> = metric
+        .iter()
+        .map(|(k, v)| format!("{}=\"{}\"", escape::echo(k), escape::echo(v)))
+        .collect();
     format!("{{{}}}", inner.join(", "))
 }
 
 impl Client {
-    /// A client for the server at `url` (`http://host:9090`, or with a path prefix).
-    pub fn new(url: &str, timeout: Duration, auth: Auth) -> Result<Self, QueryError> {
-        let shown = redact(url.trim_end_matches('/'));
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+    /// A client for the server at `url`, whose requests all end by `timeout`
+    /// from now (at most [`MAX_TIMEOUT_SECONDS`]).
+    pub fn new(url: &ServerUrl, timeout: Duration, auth: Auth) -> Result<Self, QueryError> {
+        if !(timeout > Duration::ZERO && timeout.as_secs_f64() <= MAX_TIMEOUT_SECONDS) {
             return Err(QueryError(format!(
-                "{shown}: the Prometheus URL must start with http:// or https://"
+                "--timeout must be above 0 and at most {MAX_TIMEOUT_SECONDS} seconds (a day)"
             )));
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .tls_config(
                 ureq::tls::TlsConfig::builder()
@@ -131,40 +210,74 @@ impl Client {
             )
             .build()
             .into();
+        let mut base = url.0.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
         Ok(Self {
             agent,
-            base: url.trim_end_matches('/').to_owned(),
-            shown,
+            base,
+            shown: url.shown(),
             auth,
+            timeout,
+            deadline: Instant::now() + timeout,
         })
+    }
+
+    /// The server's URL as shown in messages and reports.
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 
     fn get(&self, path: &str, params: &[(&str, String)], query: &str) -> Result<Data, QueryError> {
         let fail =
             |message: String| QueryError(format!("{}: query `{query}`: {message}", self.shown));
-        let mut request = self.agent.get(format!("{}{path}", self.base));
-        for (key, value) in params {
-            request = request.query(*key, value);
+        let out_of_time = || {
+            fail(format!(
+                "the server did not answer within --timeout ({} s for the whole command)",
+                self.timeout.as_secs_f64()
+            ))
+        };
+        let mut url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| fail(e.to_string()))?;
+        url.query_pairs_mut()
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        if url.as_str().len() > MAX_URL_BYTES {
+            return Err(fail(format!(
+                "the request would be {} bytes long; at most {MAX_URL_BYTES} are sent (shorten the query)",
+                url.as_str().len()
+            )));
         }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(out_of_time());
+        }
+        let mut request = self
+            .agent
+            .get(url.as_str())
+            .config()
+            .timeout_global(Some(remaining))
+            .build();
         request = match &self.auth {
             Auth::None => request,
             Auth::Bearer(token) => request.header("Authorization", format!("Bearer {token}")),
             Auth::Basic(user_password) => request.header(
                 "Authorization",
-                format!("Basic {}", base64(user_password.as_bytes())),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(user_password.as_bytes())
+                ),
             ),
         };
-        let mut response = request.call().map_err(|e| {
-            fail(match e {
-                ureq::Error::Timeout(_) => {
-                    "the server did not answer in time (see --timeout)".to_owned()
-                }
-                ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
-                    format!("cannot connect: {}", redact(&e.to_string()))
-                }
-                ureq::Error::HostNotFound => "host not found".to_owned(),
-                other => redact(&other.to_string()),
-            })
+        let mut response = request.call().map_err(|e| match e {
+            ureq::Error::Timeout(_) => out_of_time(),
+            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
+                fail(format!("cannot connect: {e}"))
+            }
+            ureq::Error::HostNotFound => fail("host not found".to_owned()),
+            other => fail(other.to_string()),
         })?;
         let status = response.status().as_u16();
         let body = response
@@ -173,13 +286,8 @@ impl Client {
             .limit(MAX_ANSWER_BYTES)
             .read_to_string()
             .map_err(|e| match e {
-                ureq::Error::Timeout(_) => {
-                    fail("the server did not answer in time (see --timeout)".into())
-                }
-                other => fail(format!(
-                    "cannot read the answer: {}",
-                    redact(&other.to_string())
-                )),
+                ureq::Error::Timeout(_) => out_of_time(),
+                other => fail(format!("cannot read the answer: {other}")),
             })?;
         let answer: Answer = serde_json::from_str(&body).map_err(|_| {
             fail(format!(
@@ -244,9 +352,25 @@ impl Client {
             Data::Matrix(series) => match series.as_slice() {
                 [] => Ok((Vec::new(), 0)),
                 [one] => {
+                    // At most one point a step, inside the window asked for.
+                    #[allow(
+                        clippy::cast_precision_loss,
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss
+                    )]
+                    let expected = ((end - start) / step).floor().max(0.0) as usize + 1;
+                    if one.values.len() > expected {
+                        return Err(fail(format!(
+                            "returned {} points where {expected} were asked for; the answer is not trusted",
+                            one.values.len()
+                        )));
+                    }
                     let mut points = Vec::with_capacity(one.values.len());
                     let mut not_finite = 0;
                     for (time, value) in &one.values {
+                        if !(start..=end).contains(time) {
+                            continue;
+                        }
                         match sample(value) {
                             Sample::Value(v) => points.push((*time, v)),
                             _ => not_finite += 1,
@@ -265,46 +389,48 @@ impl Client {
     }
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_encodes_basic_credentials() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b""), "");
-    }
-
-    #[test]
-    fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(
-            redact("https://u:secret@prom.example:9090/x"),
-            "https://prom.example:9090/x"
+    fn credentials_in_the_url_are_refused_and_never_shown() {
+        for url in [
+            "https://u:secret@prom.example:9090/x",
+            "http://u:p@ss@prom:9090",
+            "http://u:se/cret@prom:9090",
+            "http://user@prom:9090",
+            "HTTP://u:secret@PROM:9090",
+        ] {
+            let error = ServerUrl::parse(url).unwrap_err().to_string();
+            assert!(error.contains("--basic-auth-file"), "{url}: {error}");
+            for secret in ["secret", "p@ss", "ss@", "se/cret", "user@", "u:"] {
+                assert!(!error.contains(secret), "{url} leaks {secret}: {error}");
+            }
+        }
+        let ok = ServerUrl::parse("HTTP://Prom:9090/").unwrap();
+        assert_eq!(ok.shown(), "http://prom:9090");
+        assert!(ok.is_plain_http() && !ok.is_loopback());
+        assert!(
+            ServerUrl::parse("http://127.0.0.2:9090")
+                .unwrap()
+                .is_loopback()
         );
-        assert_eq!(redact("http://prom:9090"), "http://prom:9090");
+        assert!(ServerUrl::parse("http://[::1]:9090").unwrap().is_loopback());
+        assert!(
+            ServerUrl::parse("http://LOCALHOST:9090")
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(ServerUrl::parse("ftp://prom:21").is_err());
+        assert!(ServerUrl::parse("prom:9090").is_err());
+        let long = format!("http://prom:9090/{}", "x".repeat(70_000));
+        assert!(
+            ServerUrl::parse(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("bytes long")
+        );
     }
 
     #[test]

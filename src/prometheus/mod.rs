@@ -7,7 +7,7 @@ mod queries;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-pub use client::{Auth, Client, QueryError, Sample};
+pub use client::{Auth, Client, MAX_TIMEOUT_SECONDS, MAX_URL_BYTES, QueryError, Sample, ServerUrl};
 pub use queries::{DEFAULT_QUERIES, Queries};
 
 use crate::date::format_rfc3339;
@@ -90,35 +90,62 @@ pub fn collect(
     Ok(collected)
 }
 
+/// A collected report in report-field order, as it is written.
+#[derive(serde::Serialize)]
+struct CollectedReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_p95_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_cpu_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_connections: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_max_connections: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_hit_rate_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replication_lag_ms: Option<f64>,
+}
+
 impl Collected {
-    /// The report as YAML, with the notes as comments.
-    pub fn yaml(&self, source: &str) -> String {
-        let mut out = format!("# Collected by scalectl from {source}\n");
-        for note in &self.notes {
-            let _ = writeln!(out, "# note: {note}");
+    fn report(&self) -> CollectedReport {
+        let number = |field: &str| self.values.get(field).copied();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = |field: &str| number(field).map(|v| v as u64);
+        CollectedReport {
+            users: whole("users"),
+            api_p95_ms: number("api_p95_ms"),
+            db_cpu_pct: number("db_cpu_pct"),
+            db_connections: whole("db_connections"),
+            db_max_connections: whole("db_max_connections"),
+            cache_hit_rate_pct: number("cache_hit_rate_pct"),
+            replication_lag_ms: number("replication_lag_ms"),
         }
-        for (field, value) in &self.values {
-            let _ = writeln!(out, "{field}: {}", format_number_exact(*value));
+    }
+
+    /// The report as YAML, written by the serializer, after comments naming
+    /// the source and the notes; comments are escaped onto one line each, so
+    /// nothing the server says can add a field.
+    pub fn yaml(&self, source: &str) -> String {
+        let mut out = format!(
+            "# Collected by scalectl from {}\n",
+            crate::escape::echo(source)
+        );
+        for note in &self.notes {
+            let _ = writeln!(out, "# note: {}", crate::escape::echo(note));
+        }
+        out.push_str(&serde_saphyr::to_string(&self.report()).unwrap_or_default());
+        if !out.ends_with('\n') {
+            out.push('\n');
         }
         out
     }
 
     /// The report as JSON.
     pub fn json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .values
-            .iter()
-            .map(|(field, value)| {
-                let value = if WHOLE_FIELDS.contains(field) {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    serde_json::Value::from(*value as u64)
-                } else {
-                    serde_json::Value::from(*value)
-                };
-                ((*field).to_owned(), value)
-            })
-            .collect();
-        let mut text = serde_json::to_string_pretty(&map).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&self.report()).unwrap_or_default();
         text.push('\n');
         text
     }

@@ -102,7 +102,7 @@ pub fn table(file: Option<&str>, sections: &[CheckedSection], color: bool) -> St
         "Scaling checklist{}",
         file.map_or_else(
             || " (blank: answer it in a report's `checklist:` map)".to_owned(),
-            |f| format!(" for {f}")
+            |f| format!(" for {}", crate::escape::line(f))
         )
     );
     let width = sections

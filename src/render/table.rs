@@ -11,6 +11,7 @@ use crate::baseline::{Change, ReportChange};
 use crate::engine::{
     Assessment, Severity, cost_range_text, format_dollars, format_value, signed_dollars,
 };
+use crate::escape::line;
 use crate::ladder::Stage;
 use crate::metric::format_count;
 
@@ -102,8 +103,8 @@ impl Table {
     fn detail(&self, out: &mut String, entry: &Entry<'_>) {
         let a = &entry.assessment;
         let title = match &a.service {
-            Some(service) => format!("{service} ({})", entry.file),
-            None => entry.file.clone(),
+            Some(service) => format!("{} ({})", line(service), line(&entry.file)),
+            None => line(&entry.file).into_owned(),
         };
         let status = self.paint(&a.status.name().to_uppercase(), a.status);
         let _ = writeln!(out, "{title}: {status}");
@@ -134,7 +135,10 @@ impl Table {
             ]);
         }
         if let Some(change) = &entry.change {
-            summary.add_row(vec!["vs baseline".to_owned(), change_summary(change)]);
+            summary.add_row(vec![
+                "vs baseline".to_owned(),
+                line(&change_summary(change)).into_owned(),
+            ]);
         }
         if let Some(what_if) = &entry.what_if {
             let breaks: Vec<String> = what_if
@@ -208,7 +212,7 @@ impl Table {
             let entry = match result {
                 Ok(entry) => entry,
                 Err(error) => {
-                    let mut row = vec![Cell::new(&error.path)];
+                    let mut row = vec![Cell::new(line(&error.path))];
                     row.extend(["-", "-", "-", "-"].map(Cell::new));
                     row.push(self.colored(Cell::new("error"), Severity::Critical));
                     row.push(Cell::new("-"));
@@ -229,8 +233,8 @@ impl Table {
                 None => self.colored(Cell::new("ok"), Severity::Ok),
             };
             let mut row = vec![
-                Cell::new(&entry.file),
-                Cell::new(a.service.as_deref().unwrap_or("-")),
+                Cell::new(line(&entry.file)),
+                Cell::new(line(a.service.as_deref().unwrap_or("-"))),
                 Cell::new(format_count(a.users)),
                 Cell::new(stage_name(a.stage)),
                 Cell::new(stage_name(a.recommended_stage)),
@@ -242,7 +246,7 @@ impl Table {
                 Cell::new(format!("{}/month", cost_range_text(a.recommended_stage))),
             ];
             if let Some(change) = &entry.change {
-                row.push(Cell::new(change_summary(change)));
+                row.push(Cell::new(line(&change_summary(change))));
             }
             grid.add_row(row);
         }

@@ -308,6 +308,54 @@ fn prometheus_end_to_end() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["reports"][0]["recommended_stage"]["id"], 3);
 
+    // Every query empty: the report measures nothing, so the gate fails
+    // with `not-measured`, and the empty fields are listed in the report.
+    let empty = queries(
+        work.path(),
+        "empty.toml",
+        "api_p95_ms = \"absent_metric_one\"\ndb_cpu_pct = \"absent_metric_two\"\n",
+    );
+    let output = scalectl(&[
+        "assess",
+        "--prometheus",
+        url,
+        "--queries",
+        empty.to_str().unwrap(),
+        "--users",
+        "42K",
+        "--at",
+        &at,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = &json["reports"][0];
+    assert_eq!(report["status"], "unknown");
+    assert_eq!(report["alarms"][0]["rule"], "not-measured");
+    let missing: Vec<&str> = report["missing_metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        missing.contains(&"api_p95_ms") && missing.contains(&"db_cpu_pct"),
+        "{missing:?}"
+    );
+
+    // Credentials in the URL are refused, and never echoed.
+    let with_password = url.replace("http://", "http://admin:hunter2@");
+    let output = scalectl(&["assess", "--prometheus", &with_password, "--users", "5"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--basic-auth-file"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2") && !stderr.contains("admin"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+
     // A history, and a forecast of it that finds the fixture's trend.
     let daily = queries(
         work.path(),
@@ -393,7 +441,7 @@ fn prometheus_end_to_end() {
         !yaml.lines().any(|line| line.starts_with("db_cpu_pct:")),
         "{yaml}"
     );
-    assert!(yaml.contains("\napi_p95_ms: 120\n"), "{yaml}");
+    assert!(yaml.contains("\napi_p95_ms: 120.0\n"), "{yaml}");
 
     // Several series: an error that names the query and asks for an aggregation.
     let two = queries(work.path(), "two.toml", "db_cpu_pct = \"fixture_two\"\n");
@@ -553,7 +601,8 @@ fn a_server_that_answers_slowly_hits_the_timeout() {
     assert_eq!(output.status.code(), Some(2));
     assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
     assert!(
-        text(&output.stderr).contains("the server did not answer in time (see --timeout)"),
+        text(&output.stderr)
+            .contains("the server did not answer within --timeout (1 s for the whole command)"),
         "{}",
         text(&output.stderr)
     );
