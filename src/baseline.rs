@@ -110,43 +110,50 @@ impl Baseline {
     pub fn parse(source: &Source) -> Result<Self, FileError> {
         let fail = |problem| FileError::new(source.name.clone(), problem);
         let version: serde_json::Value = source.deserialize().map_err(fail)?;
-        match version
-            .get("schema_version")
-            .and_then(serde_json::Value::as_u64)
-        {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(fail(Problem::at(
-                    source.key_location("schema_version"),
-                    format!(
-                        "the baseline has schema_version {v}; this scalectl reads version {SCHEMA_VERSION}: save a new baseline with `scalectl assess --format json --output FILE`"
-                    ),
-                )));
-            }
+        let at = source.key_location("schema_version");
+        match version.get("schema_version") {
             None => {
                 return Err(fail(Problem::new(
                     "is not a scalectl JSON report: it has no schema_version",
                 )));
             }
+            Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+            Some(v) if v.as_u64().is_some() => {
+                return Err(fail(Problem::at(
+                    at,
+                    format!(
+                        "the baseline has schema_version {v}; this scalectl reads version {SCHEMA_VERSION}: save a new baseline with `scalectl assess --format json --output FILE`"
+                    ),
+                )));
+            }
+            Some(v) => {
+                return Err(fail(Problem::at(
+                    at,
+                    format!(
+                        "schema_version {} is not a version number; expected the whole number {SCHEMA_VERSION}",
+                        crate::escape::echo(&v.to_string())
+                    ),
+                )));
+            }
         }
         let raw: RawBaseline = source.deserialize().map_err(fail)?;
         debug_assert_eq!(raw.schema_version, SCHEMA_VERSION);
-        Ok(Self {
-            reports: raw
-                .reports
-                .into_iter()
-                .map(|r| {
-                    (
-                        r.file,
-                        BaselineReport {
-                            recommended_stage: r.recommended_stage.id,
-                            status: r.status,
-                            alarms: r.alarms.into_iter().map(|a| (a.rule, a.severity)).collect(),
-                        },
-                    )
-                })
-                .collect(),
-        })
+        let mut reports = BTreeMap::new();
+        for r in raw.reports {
+            let report = BaselineReport {
+                recommended_stage: r.recommended_stage.id,
+                status: r.status,
+                alarms: r.alarms.into_iter().map(|a| (a.rule, a.severity)).collect(),
+            };
+            if reports.contains_key(&r.file) {
+                return Err(fail(Problem::new(format!(
+                    "the report `{}` appears more than once; a baseline holds each report once",
+                    crate::escape::echo(&r.file)
+                ))));
+            }
+            reports.insert(r.file, report);
+        }
+        Ok(Self { reports })
     }
 
     /// How a report now compares with the same file in the baseline.

@@ -47,6 +47,9 @@ pub fn format_rfc3339(unix_seconds: f64) -> String {
     )
 }
 
+/// The longest duration accepted: 100 years, in seconds.
+pub const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+
 /// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `2w` into seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let invalid = || {
@@ -64,21 +67,34 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         'w' => 604_800.0,
         _ => return Err(invalid()),
     };
-    let value: f64 = text[..text.len() - 1].parse().map_err(|_| invalid())?;
+    let value: f64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| invalid())?;
     if !value.is_finite() || value <= 0.0 {
         return Err(invalid());
     }
-    Ok(value * seconds)
+    let total = value * seconds;
+    if !(1.0..=MAX_DURATION_SECONDS).contains(&total) {
+        return Err(format!("duration \"{text}\" is outside 1s to 100 years"));
+    }
+    Ok(total)
 }
 
 /// Parses a point in time: an RFC 3339 date-time, a date, or Unix seconds.
+/// Unix seconds are accepted from 1970 up to the end of the year 9999.
 pub fn parse_time(text: &str) -> Result<f64, String> {
-    if let Ok(seconds) = text.trim().parse::<f64>()
-        && seconds.is_finite()
-    {
-        return Ok(seconds);
+    const LATEST: f64 = 253_402_300_799.0;
+    let seconds = match text.trim().parse::<f64>() {
+        Ok(seconds) => seconds,
+        Err(_) => parse(text)? * 86_400.0,
+    };
+    if !(0.0..=LATEST).contains(&seconds) {
+        return Err(format!(
+            "\"{}\" is outside 1970-01-01 to 9999-12-31",
+            crate::escape::echo(text)
+        ));
     }
-    parse(text).map(|days| days * 86_400.0)
+    Ok(seconds)
 }
 
 fn number(text: &str, digits: usize) -> Option<u32> {

@@ -14,7 +14,7 @@ use crate::forecast::{Accumulator, Observation};
 use crate::ladder::Ladder;
 use crate::metric::Metric;
 use crate::metrics::{RawReport, Report, Users};
-use crate::source::{Format, Source, io_reason};
+use crate::source::{Format, Source, check_readable, io_reason};
 use crate::suggest;
 
 /// One observation kept for a plot, in a third of an [`Observation`]'s memory.
@@ -221,13 +221,47 @@ fn field_column(record: &csv::StringRecord, index: usize) -> usize {
 }
 
 fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Result<(), FileError> {
-    let file = File::open(path).map_err(|e| {
-        FileError::new(
-            name.to_owned(),
-            Problem::new(format!("cannot read: {}", io_reason(&e))),
-        )
-    })?;
+    let fail = |message: String| FileError::new(name.to_owned(), Problem::new(message));
+    check_readable(path).map_err(fail)?;
+    let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
     read_csv_from(BufReader::with_capacity(1 << 16, file), name, history, keep)
+}
+
+/// The longest line of a history CSV, in bytes: a record is a date and a
+/// few numbers, so anything near this is not a history (and would otherwise
+/// be held whole in memory).
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// A reader that fails on a line longer than [`MAX_LINE_BYTES`], naming it.
+struct BoundedLines<R> {
+    inner: R,
+    line: usize,
+    line_bytes: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for BoundedLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &byte in &buf[..n] {
+            if byte == b'\n' {
+                self.line += 1;
+                self.line_bytes = 0;
+            } else {
+                self.line_bytes += 1;
+                if self.line_bytes > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {} MiB; a history row is a date and a few numbers",
+                            self.line,
+                            MAX_LINE_BYTES >> 20
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Streams a history CSV from any reader into `history`; `name` names it in errors.
@@ -242,7 +276,11 @@ pub fn read_csv_from(
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(input);
+        .from_reader(BoundedLines {
+            inner: input,
+            line: 1,
+            line_bytes: 0,
+        });
     let csv_error = |e: csv::Error| {
         let line = e
             .position()
@@ -253,6 +291,9 @@ pub fn read_csv_from(
                 expected_len, len, ..
             } => {
                 format!("this row has {len} fields but the header has {expected_len}")
+            }
+            csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                io.to_string()
             }
             csv::ErrorKind::Io(io) => format!("cannot read: {}", io_reason(io)),
             _ => e.to_string(),

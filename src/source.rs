@@ -62,13 +62,11 @@ impl Source {
     pub fn read(path: &Path) -> Result<Self, FileError> {
         let name = path_name(path);
         let fail = |message: String| FileError::new(name.clone(), Problem::new(message));
+        check_readable(path).map_err(fail)?;
         let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
         let metadata = file
             .metadata()
             .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
-        if metadata.is_dir() {
-            return Err(fail("is a directory, not a file".into()));
-        }
         let format = Format::from_path(path).ok_or_else(|| {
             fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
         })?;
@@ -129,6 +127,12 @@ impl Source {
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Problem> {
         match self.format {
             Format::Yaml => {
+                if let Some(location) = yaml_tag(&self.text) {
+                    return Err(Problem::at(
+                        Some(location),
+                        "YAML tags (`!!binary`, `!custom`, ...) are not accepted; write the plain value",
+                    ));
+                }
                 let options = serde_saphyr::options! {
                     budget: serde_saphyr::budget! {
                         max_depth: MAX_YAML_DEPTH,
@@ -136,6 +140,9 @@ impl Source {
                     },
                     non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
                     strict_booleans: true,
+                    merge_keys: serde_saphyr::MergeKeyPolicy::Error,
+                    reject_unsupported_tags: true,
+                    reject_tagged_field_names: true,
                 };
                 serde_saphyr::from_str_with_options(&self.text, options).map_err(|e| {
                     let e = e.without_snippet();
@@ -247,6 +254,53 @@ impl Source {
     }
 }
 
+/// Where the first YAML tag (`!tag`, `!!binary`) is, outside quotes and
+/// comments. Reports never need one, and a tag can change what a value means
+/// without showing it.
+fn yaml_tag(text: &str) -> Option<Location> {
+    for (index, line) in text.lines().enumerate() {
+        let mut quote = None;
+        let mut previous = ' ';
+        for (column, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') if previous.is_whitespace() || "[{,:-".contains(previous) => {
+                    quote = Some(c);
+                }
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '!') if previous.is_whitespace() || "[{,:-".contains(previous) => {
+                    return Some(Location {
+                        line: index + 1,
+                        column: column + 1,
+                    });
+                }
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    None
+}
+
+/// Checks, before opening it, that `path` is a regular file (or a link to
+/// one): reading a FIFO would wait forever for a writer, and a device such
+/// as `/dev/zero` never ends. Standard input is read with `-`.
+pub fn check_readable(path: &Path) -> Result<(), String> {
+    let metadata =
+        std::fs::metadata(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    if metadata.is_dir() {
+        return Err("is a directory, not a file".into());
+    }
+    if !metadata.is_file() {
+        return Err(
+            "is not a regular file (a FIFO, device or socket); give a file, or `-` for standard input"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// Reads at most one byte more than the size limit; `expected` (the file's
 /// size, when known) sizes the buffer so that a file is read in one call.
 fn read_bounded(reader: impl Read, expected: usize) -> Result<Vec<u8>, String> {
@@ -291,6 +345,9 @@ fn explain(message: &str) -> String {
             .next()
             .unwrap_or(rest);
         return format!("duplicate key `{key}`");
+    }
+    if message.starts_with("YAML merge keys are not allowed") {
+        return "YAML merge keys (`<<`) are not accepted: they override fields without a duplicate-key error; write each field once".to_owned();
     }
     if let Some(breach) = message.strip_prefix("budget breached: ") {
         return format!("the YAML is too large or too deeply nested to read safely ({breach})");

@@ -2,6 +2,11 @@
 
 /// The candidate closest to `input`, if any is close enough to be a likely typo.
 pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Names are short; a long input is no typo of one (and comparing it would
+    // cost time in proportion to its length times each candidate's).
+    if input.len() > 128 {
+        return None;
+    }
     let input_lower = input.to_ascii_lowercase();
     candidates
         .into_iter()

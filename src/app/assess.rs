@@ -28,6 +28,7 @@ pub(super) fn assess_command(
         None => None,
     };
     let mut run = Run::new(&ladder, args.fail_on);
+    let mut expanded = Vec::new();
     run.allow_unmeasured = args.allow_unmeasured;
     let options = Options {
         today: Some(today()),
@@ -52,7 +53,8 @@ pub(super) fn assess_command(
             what_if: None,
         }));
     } else {
-        let inputs = fleet::expand(&args.files);
+        expanded = fleet::expand(&args.files);
+        let inputs = &expanded;
         let stdin_count = inputs
             .iter()
             .filter(|input| input.as_ref().is_ok_and(|f| f.as_os_str() == "-"))
@@ -62,7 +64,7 @@ pub(super) fn assess_command(
                 "`-` (standard input) can be given only once".into(),
             ));
         }
-        run.results = assess_all(&inputs, &ladder, args.users, &options);
+        run.results = assess_all(inputs, &ladder, args.users, &options);
         if let [Err(error)] = run.results.as_slice() {
             return Err(error.clone().into());
         }
@@ -91,12 +93,18 @@ pub(super) fn assess_command(
         );
         run.fail_on_new = args.fail_on_new;
     }
+    let mut inputs: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+    inputs.extend(expanded.iter().flatten().map(PathBuf::as_path));
+    inputs.extend(args.stages.as_deref());
+    inputs.extend(args.baseline.as_deref());
+    inputs.extend(args.connection.queries.as_deref());
     render_run(
         &run,
         args.format,
         color,
         args.quiet,
         args.output.as_deref(),
+        &inputs,
         streams,
     )?;
     Ok(Outcome::of_run(&run))

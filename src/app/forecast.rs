@@ -1,5 +1,7 @@
 //! `forecast`: from a history file or from Prometheus.
 
+use std::path::Path;
+
 use super::Streams;
 use super::prometheus::{collect_history, connect, note};
 use crate::cli::{ForecastArgs, ListFormat};
@@ -8,7 +10,7 @@ use crate::error::{Error, FileError, Problem};
 use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
-use crate::output::write_atomic;
+use crate::output::write_output;
 use crate::{forecast, history, render};
 
 pub(super) fn forecast_command(
@@ -47,7 +49,15 @@ pub(super) fn forecast_command(
         .map_err(|e| FileError::new(name, Problem::new(e.to_string())))?;
     if let Some(path) = &args.plot {
         let svg = render::plot::svg(&forecast, &ladder, &history.points);
-        write_atomic(path, &svg, true)?;
+        if path.as_os_str() == super::STDOUT {
+            return Err(Error::Usage(
+                "--plot -: the SVG would be mixed with the forecast on standard output; give a file".into(),
+            ));
+        }
+        let mut inputs: Vec<&Path> = Vec::new();
+        inputs.extend(args.history.as_deref());
+        inputs.extend(args.stages.as_deref());
+        write_output(path, true, &inputs, |out| out.write_all(svg.as_bytes()))?;
     }
     let text = match args.format {
         ListFormat::Table => render::forecast::table(&forecast, &ladder),

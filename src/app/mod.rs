@@ -16,10 +16,13 @@ use crate::cli::{Cli, ColorChoice, Command, ListFormat, OutputFormat};
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
-use crate::output::{write_atomic, write_atomic_with};
+use crate::output::{write_atomic, write_output};
 use crate::render::{self, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::Source;
 use crate::{schema, template};
+
+/// The `--output` value that means standard output.
+pub(crate) const STDOUT: &str = "-";
 
 /// Where a command writes.
 pub struct Streams<'a> {
@@ -117,7 +120,7 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
             } else {
                 template::metrics_template()
             };
-            match &args.output {
+            match args.output.as_deref().filter(|p| p.as_os_str() != STDOUT) {
                 Some(path) => write_atomic(path, &text, args.force)?,
                 None => streams.write_out(&text)?,
             }
@@ -163,8 +166,10 @@ pub(crate) fn render_run(
     color: bool,
     quiet: bool,
     output: Option<&Path>,
+    inputs: &[&Path],
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
+    let output = output.filter(|path| path.as_os_str() != STDOUT);
     let table = Table {
         color: color && output.is_none(),
         quiet,
@@ -178,7 +183,7 @@ pub(crate) fn render_run(
         OutputFormat::Sarif => &Sarif,
     };
     match output {
-        Some(path) => write_atomic_with(path, true, |out| renderer.render(run, out)),
+        Some(path) => write_output(path, true, inputs, |out| renderer.render(run, out)),
         None => streams.write_with(|out| renderer.render(run, out)),
     }
 }

@@ -12,7 +12,7 @@ use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::Report;
-use crate::output::write_atomic;
+use crate::output::write_output;
 use crate::source::{Format, Source, io_reason};
 use crate::{date, prometheus};
 
@@ -128,6 +128,9 @@ pub(super) fn connect(
     )))
 }
 
+/// The most points one range query asks for.
+const MAX_POINTS: f64 = 10_000.0;
+
 /// The environment variable a bearer token may come from.
 const TOKEN_VARIABLE: &str = "SCALECTL_PROMETHEUS_TOKEN";
 
@@ -146,6 +149,17 @@ pub(super) fn collect_history(
 ) -> Result<prometheus::CollectedHistory, Error> {
     let range = date::parse_duration(range).map_err(|e| Error::Usage(format!("--range: {e}")))?;
     let step = date::parse_duration(step).map_err(|e| Error::Usage(format!("--step: {e}")))?;
+    if step > range {
+        return Err(Error::Usage(
+            "--step is longer than --range: the history would have no points".into(),
+        ));
+    }
+    let points = range / step;
+    if points > MAX_POINTS {
+        return Err(Error::Usage(format!(
+            "--range / --step asks for {points:.0} points a query; at most {MAX_POINTS} are asked for (Prometheus's own limit is 11,000): use a larger --step"
+        )));
+    }
     let end = match parse_time(at)? {
         Some(end) => end,
         None => super::now_seconds(),
@@ -212,8 +226,20 @@ pub(super) fn collect_command(
             text
         }
     };
-    match &args.output {
-        Some(path) => write_atomic(path, &text, args.force)?,
+    match args
+        .output
+        .as_deref()
+        .filter(|p| p.as_os_str() != super::STDOUT)
+    {
+        Some(path) => {
+            let mut inputs: Vec<&Path> = Vec::new();
+            inputs.extend(args.connection.queries.as_deref());
+            inputs.extend(args.connection.bearer_token_file.as_deref());
+            inputs.extend(args.connection.basic_auth_file.as_deref());
+            write_output(path, args.force, &inputs, |out| {
+                out.write_all(text.as_bytes())
+            })?;
+        }
         None => streams.write_out(&text)?,
     }
     Ok(Outcome::Pass)

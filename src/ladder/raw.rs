@@ -127,8 +127,10 @@ impl RawLadder {
     /// Checks every constraint, returning all problems found.
     pub fn validate(self, source: &Source) -> Result<Ladder, Vec<Problem>> {
         let mut problems = Vec::new();
-        let stage_at = |index: usize| nth_table(source, "stage", index);
-        let rule_at = |index: usize| nth_table(source, "rule", index);
+        let stage_lines = table_headers(source, "stage");
+        let rule_lines = table_headers(source, "rule");
+        let stage_at = |index: usize| stage_lines.get(index).copied();
+        let rule_at = |index: usize| rule_lines.get(index).copied();
 
         if self.schema_version != SCHEMA_VERSION {
             problems.push(Problem::at(
@@ -347,17 +349,18 @@ fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// Where the `index`-th `[[name]]` table header is, in a TOML ladder file.
-fn nth_table(source: &Source, name: &str, index: usize) -> Option<Location> {
+/// Where each `[[name]]` table header is, in a TOML ladder file, in order:
+/// one pass over the text, so that validation stays linear in its size.
+fn table_headers(source: &Source, name: &str) -> Vec<Location> {
     let header = format!("[[{name}]]");
     source
         .text
         .lines()
         .enumerate()
         .filter(|(_, line)| line.trim() == header)
-        .nth(index)
         .map(|(number, line)| Location {
             line: number + 1,
             column: line.len() - line.trim_start().len() + 1,
         })
+        .collect()
 }

@@ -16,6 +16,9 @@ use crate::metric::format_number;
 /// Fields that are percentages; rate() noise can push them a hair past 100.
 const PERCENT_FIELDS: [&str; 2] = ["db_cpu_pct", "cache_hit_rate_pct"];
 
+/// The largest count a report holds exactly (2^53).
+const LARGEST_COUNT: f64 = 9_007_199_254_740_992.0;
+
 /// Whole-number fields.
 const WHOLE_FIELDS: [&str; 3] = ["users", "db_connections", "db_max_connections"];
 
@@ -68,6 +71,11 @@ pub fn collect(
         match client.instant(query, at)? {
             Sample::Value(value) => {
                 let value = clean(field, value, &mut collected.notes);
+                if WHOLE_FIELDS.contains(&field) && value > LARGEST_COUNT {
+                    return Err(QueryError(format!(
+                        "{field}: the query `{query}` returned {value}, too large for a count; no report could hold it"
+                    )));
+                }
                 collected.values.insert(field, value);
             }
             Sample::Empty => collected.notes.push(format!(

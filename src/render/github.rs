@@ -11,10 +11,14 @@ use crate::engine::Severity;
 pub struct Github;
 
 /// Escapes a workflow command's message.
+/// Escapes a workflow command's message. The log is read by people too, so
+/// other control characters are escaped as in every human output.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    crate::escape::line(&escaped).into_owned()
 }
 
 /// Escapes a workflow command's property value.

@@ -5,6 +5,7 @@ mod assess;
 mod by_hand;
 mod fleet;
 mod forecast;
+mod hardening;
 mod prometheus;
 mod properties;
 mod readme;
