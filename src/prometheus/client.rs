@@ -10,8 +10,14 @@ use url::Url;
 
 use crate::escape;
 
-/// Answers larger than this are refused; long ranges of many steps stay well under it.
-const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest answer to an instant query: one sample is a few hundred bytes,
+/// so this leaves room for an error message or a list of series to refuse.
+const MAX_INSTANT_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What a range answer may hold per point asked for, in bytes (a point is
+/// `[1700000000,"123.456"]`, about 30), beyond [`MAX_INSTANT_ANSWER_BYTES`].
+/// The answer's size, and so the memory it takes, follows what was asked.
+const ANSWER_BYTES_PER_POINT: u64 = 128;
 
 /// The longest request URL sent, query included, in bytes; HTTP clients and
 /// servers refuse longer ones (and the client would fail on it).
@@ -229,7 +235,13 @@ impl Client {
         &self.shown
     }
 
-    fn get(&self, path: &str, params: &[(&str, String)], query: &str) -> Result<Data, QueryError> {
+    fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        query: &str,
+        limit: u64,
+    ) -> Result<Data, QueryError> {
         let fail =
             |message: String| QueryError(format!("{}: query `{query}`: {message}", self.shown));
         let out_of_time = || {
@@ -283,10 +295,14 @@ impl Client {
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_ANSWER_BYTES)
+            .limit(limit)
             .read_to_string()
             .map_err(|e| match e {
                 ureq::Error::Timeout(_) => out_of_time(),
+                ureq::Error::BodyExceedsLimit(_) => fail(format!(
+                    "the answer is larger than the {} KiB that this query can need; it returns far more series or points than asked for (aggregate it to one series)",
+                    limit / 1024
+                )),
                 other => fail(format!("cannot read the answer: {other}")),
             })?;
         let answer: Answer = serde_json::from_str(&body).map_err(|_| {
@@ -314,7 +330,7 @@ impl Client {
         }
         let fail =
             |message: String| QueryError(format!("{}: query `{query}`: {message}", self.shown));
-        match self.get("/api/v1/query", &params, query)? {
+        match self.get("/api/v1/query", &params, query, MAX_INSTANT_ANSWER_BYTES)? {
             Data::Scalar((_, value)) => Ok(sample(&value)),
             Data::Vector(samples) => match samples.as_slice() {
                 [] => Ok(Sample::Empty),
@@ -348,7 +364,15 @@ impl Client {
         ];
         let fail =
             |message: String| QueryError(format!("{}: query `{query}`: {message}", self.shown));
-        match self.get("/api/v1/query_range", &params, query)? {
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let points = ((end - start) / step).floor().clamp(0.0, 1e9) as u64 + 1;
+        let limit =
+            MAX_INSTANT_ANSWER_BYTES.saturating_add(points.saturating_mul(ANSWER_BYTES_PER_POINT));
+        match self.get("/api/v1/query_range", &params, query, limit)? {
             Data::Matrix(series) => match series.as_slice() {
                 [] => Ok((Vec::new(), 0)),
                 [one] => {

@@ -657,3 +657,73 @@ fn extreme_numeric_flags_never_panic() {
         assert!(output.status.code().is_some(), "{args:?} was killed");
     }
 }
+
+/// An answer far larger than the points asked for is refused as it is read,
+/// so memory follows the question, not the server.
+#[test]
+fn a_range_answer_with_more_than_was_asked_for_is_refused() {
+    let points: Vec<String> = (0..400_000)
+        .map(|i| format!("[{},\"1\"]", 1_700_000_000 + i))
+        .collect();
+    let body: &'static str = Box::leak(
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+            points.join(",")
+        )
+        .into_boxed_str(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.toml");
+    fs::write(&queries, "users = \"u\"\n").unwrap();
+    let url = fake_prometheus(body, 1);
+    let output = run(&[
+        "collect",
+        "--prometheus",
+        &url,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--range",
+        "3d",
+        "--step",
+        "1d",
+        "--at",
+        "2026-11-01",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("the answer is larger than"),
+        "{}",
+        stderr(&output)
+    );
+    // Within the size limit, but more points than asked: refused too.
+    let few: Vec<String> = (0..10)
+        .map(|i| format!("[{},\"1\"]", 1_761_955_200 - 86_400 * i))
+        .collect();
+    let body: &'static str = Box::leak(
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+            few.join(",")
+        )
+        .into_boxed_str(),
+    );
+    let url = fake_prometheus(body, 1);
+    let output = run(&[
+        "collect",
+        "--prometheus",
+        &url,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--range",
+        "3d",
+        "--step",
+        "1d",
+        "--at",
+        "2026-11-01",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("points where 4 were asked for"),
+        "{}",
+        stderr(&output)
+    );
+}
