@@ -114,18 +114,26 @@ pub(super) fn connect(
             }
         },
     };
-    if !matches!(auth, prometheus::Auth::None) && url.is_plain_http() && !url.is_loopback() {
-        let _ = writeln!(
-            streams.err,
-            "warning: {}: credentials are sent over plain http:// to another host; use https://",
-            crate::escape::line(&url.shown())
-        );
+    if let Some(warning) = plain_http_warning(&url, &auth) {
+        let _ = writeln!(streams.err, "{warning}");
     }
     let client = prometheus::Client::new(&url, Duration::from_secs_f64(args.timeout), auth)?;
     Ok(Some((
         client,
         prometheus::Queries::load(args.queries.as_deref())?,
     )))
+}
+
+/// A warning when credentials would cross the network unencrypted.
+fn plain_http_warning(url: &prometheus::ServerUrl, auth: &prometheus::Auth) -> Option<String> {
+    (!matches!(auth, prometheus::Auth::None) && url.is_plain_http() && !url.is_loopback()).then(
+        || {
+            format!(
+                "warning: {}: credentials are sent over plain http:// to another host; use https://",
+                crate::escape::line(&url.shown())
+            )
+        },
+    )
 }
 
 /// The most points one range query asks for.
@@ -243,4 +251,29 @@ pub(super) fn collect_command(
         None => streams.write_out(&text)?,
     }
     Ok(Outcome::Pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prometheus::{Auth, ServerUrl};
+
+    #[test]
+    fn credentials_over_plain_http_to_another_host_are_warned_about() {
+        let token = Auth::Bearer("t".into());
+        let url = |text: &str| ServerUrl::parse(text).unwrap();
+        assert!(plain_http_warning(&url("http://prom:9090"), &token).is_some());
+        assert!(plain_http_warning(&url("HTTP://prom:9090"), &token).is_some());
+        assert!(plain_http_warning(&url("https://prom:9090"), &token).is_none());
+        assert!(plain_http_warning(&url("http://127.0.0.1:9090"), &token).is_none());
+        assert!(plain_http_warning(&url("http://prom:9090"), &Auth::None).is_none());
+    }
+
+    #[test]
+    fn secrets_are_one_printable_line() {
+        assert_eq!(check_secret("  tok3n \n"), Ok("tok3n".to_owned()));
+        assert!(check_secret("a\nb").is_err());
+        assert!(check_secret("a\0b").is_err());
+        assert!(check_secret(" \n").is_err());
+    }
 }
