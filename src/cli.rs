@@ -130,6 +130,11 @@ pub struct AssessArgs {
     /// number of active users, when no query gives it.
     #[arg(long, value_name = "N", value_parser = parse_users)]
     pub users: Option<u64>,
+    /// With --users: scale each load metric by the load model fitted to this
+    /// history (as `forecast` fits it), instead of in proportion to users, so
+    /// the what-if and the forecast agree on what breaks first.
+    #[arg(long, value_name = "HISTORY", requires = "users")]
+    pub history: Option<PathBuf>,
 }
 
 /// Arguments of `scalectl forecast`.
@@ -168,9 +173,20 @@ pub struct ForecastArgs {
     /// Also draw the history and the projections to this SVG file.
     #[arg(long, value_name = "PATH.svg")]
     pub plot: Option<PathBuf>,
-    /// Exit 1 when a critical crossing (or one already critical) falls within DAYS.
-    #[arg(long, value_name = "DAYS")]
+    /// Exit 1 when a critical crossing (or one already critical) may fall
+    /// within DAYS: on its earliest plausible date. The horizon extends to cover it.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HORIZON)))]
     pub fail_within: Option<u32>,
+    /// The period each fitted value stands for (default: a day when samples
+    /// are finer than a day, a week when daily data shows a weekly cycle).
+    #[arg(long, value_enum, value_name = "PERIOD")]
+    pub period: Option<crate::forecast::Period>,
+    /// Which value of a period stands for it: its worst (max), or a high quantile.
+    #[arg(long, value_enum, default_value_t = crate::forecast::Peak::Max, value_name = "PEAK")]
+    pub peak: crate::forecast::Peak,
+    /// Fit only the history from this date on (YYYY-MM-DD), as after a migration.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
 }
 
 /// Where and how to reach a Prometheus server.

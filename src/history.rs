@@ -242,23 +242,32 @@ struct BoundedLines<R> {
 impl<R: std::io::Read> std::io::Read for BoundedLines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for &byte in &buf[..n] {
-            if byte == b'\n' {
-                self.line += 1;
-                self.line_bytes = 0;
-            } else {
-                self.line_bytes += 1;
-                if self.line_bytes > MAX_LINE_BYTES {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!(
-                            "line {} is longer than {} MiB; a history row is a date and a few numbers",
-                            self.line,
-                            MAX_LINE_BYTES >> 20
-                        ),
-                    ));
+        let chunk = &buf[..n];
+        let too_long = |line: usize| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {line} is longer than {} MiB; a history row is a date and a few numbers",
+                    MAX_LINE_BYTES >> 20
+                ),
+            )
+        };
+        match (
+            chunk.iter().position(|&b| b == b'\n'),
+            chunk.iter().rposition(|&b| b == b'\n'),
+        ) {
+            (Some(first), Some(last)) => {
+                // Lines wholly inside the chunk are shorter than the chunk.
+                if self.line_bytes + first > MAX_LINE_BYTES || n > MAX_LINE_BYTES {
+                    return Err(too_long(self.line));
                 }
+                self.line += chunk.iter().filter(|&&b| b == b'\n').count();
+                self.line_bytes = n - last - 1;
             }
+            _ => self.line_bytes += n,
+        }
+        if self.line_bytes > MAX_LINE_BYTES {
+            return Err(too_long(self.line));
         }
         Ok(n)
     }

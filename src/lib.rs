@@ -38,6 +38,7 @@ pub mod fuzzing;
 pub mod gate;
 pub mod history;
 pub mod ladder;
+pub mod load;
 pub mod metric;
 pub mod metrics;
 pub mod output;

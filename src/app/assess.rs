@@ -12,6 +12,8 @@ use crate::error::{Error, FileError};
 use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
+use crate::load::LoadModel;
+use crate::metric::Metric;
 use crate::metrics::{RawReport, Report};
 use crate::render::{Entry, Run};
 use crate::source::{Format, Source};
@@ -64,7 +66,12 @@ pub(super) fn assess_command(
                 "`-` (standard input) can be given only once".into(),
             ));
         }
-        run.results = assess_all(inputs, &ladder, args.users, &options);
+        let models = match &args.history {
+            Some(path) => load_models(path, &ladder)?,
+            None => [None; 5],
+        };
+        let what_if = args.users.map(|users| (users, models));
+        run.results = assess_all(inputs, &ladder, what_if, &options);
         if let [Err(error)] = run.results.as_slice() {
             return Err(error.clone().into());
         }
@@ -111,14 +118,28 @@ pub(super) fn assess_command(
 }
 
 /// Assesses every input, in parallel for fleets, keeping the input order.
+/// The load models fitted to a history, one per metric that follows users.
+fn load_models(path: &Path, ladder: &Ladder) -> Result<[Option<LoadModel>; 5], Error> {
+    let history = crate::history::load(path, ladder, false)?;
+    let forecast =
+        crate::forecast::forecast(&history.acc, ladder, &crate::forecast::Options::default())
+            .map_err(|e| {
+                FileError::new(path_name(path), crate::error::Problem::new(e.to_string()))
+            })?;
+    Ok(Metric::ALL.map(|metric| forecast.load_model(metric)))
+}
+
+/// What a what-if run scales to: the users, and each metric's load model.
+type WhatIfSpec = (u64, [Option<LoadModel>; 5]);
+
 fn assess_all<'a>(
     inputs: &[Result<PathBuf, FileError>],
     ladder: &'a Ladder,
-    users: Option<u64>,
+    what_if: Option<WhatIfSpec>,
     options: &Options,
 ) -> Vec<Result<Entry<'a>, FileError>> {
     parallel::map_ordered(inputs, 64, |input| match input {
-        Ok(file) => assess_file(file, ladder, users, options),
+        Ok(file) => assess_file(file, ladder, what_if.as_ref(), options),
         Err(error) => Err(error.clone()),
     })
 }
@@ -126,15 +147,15 @@ fn assess_all<'a>(
 fn assess_file<'a>(
     file: &Path,
     ladder: &'a Ladder,
-    users: Option<u64>,
+    what_if_spec: Option<&WhatIfSpec>,
     options: &Options,
 ) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
     let lines = source.key_lines(&RawReport::FIELDS);
-    let (report, what_if) = match users {
-        Some(users) => {
-            let (scaled, answer) = what_if(&report, users, ladder);
+    let (report, what_if) = match what_if_spec {
+        Some((users, models)) => {
+            let (scaled, answer) = what_if(&report, *users, ladder, models);
             (scaled, Some(answer))
         }
         None => (report, None),

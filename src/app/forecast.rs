@@ -45,7 +45,22 @@ pub(super) fn forecast_command(
             ));
         }
     };
-    let forecast = forecast::forecast(&history.acc, &ladder, args.horizon)
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| crate::date::parse(text).map_err(|e| Error::Usage(format!("--since: {e}"))))
+        .transpose()?;
+    let options = forecast::Options {
+        // The horizon always covers --fail-within, or the gate could never fail.
+        horizon: args
+            .horizon
+            .max(args.fail_within.unwrap_or(0))
+            .min(forecast::MAX_HORIZON),
+        period: args.period,
+        peak: args.peak,
+        since,
+    };
+    let forecast = forecast::forecast(&history.acc, &ladder, &options)
         .map_err(|e| FileError::new(name, Problem::new(e.to_string())))?;
     if let Some(path) = &args.plot {
         let svg = render::plot::svg(&forecast, &ladder, &history.points);
@@ -64,14 +79,38 @@ pub(super) fn forecast_command(
         ListFormat::Json => render::forecast::json(&forecast)?,
     };
     streams.write_out(&text)?;
-    let breaks_soon = args.fail_within.is_some_and(|within| {
-        forecast.crossings.iter().any(|c| {
-            c.severity == Severity::Critical && c.days.is_some_and(|d| d <= i64::from(within))
+    let Some(within) = args.fail_within else {
+        return Ok(Outcome::Pass);
+    };
+    // The gate fails on the earliest plausible date, and says which.
+    let tripped: Vec<String> = forecast
+        .crossings
+        .iter()
+        .filter(|c| c.severity == Severity::Critical)
+        .filter_map(|c| {
+            let earliest = c.earliest.or(c.days)?;
+            (earliest <= i64::from(within)).then(|| {
+                if c.already {
+                    format!("{} is already critical", c.rule.id)
+                } else {
+                    format!(
+                        "{} {} as early as {} ({})",
+                        c.rule.id,
+                        c.describe(),
+                        crate::date::format_day(forecast.to + earliest),
+                        crate::render::forecast::in_days(earliest)
+                    )
+                }
+            })
         })
-    });
-    Ok(if breaks_soon {
-        Outcome::GateFailed
-    } else {
-        Outcome::Pass
-    })
+        .collect();
+    if tripped.is_empty() {
+        return Ok(Outcome::Pass);
+    }
+    let _ = writeln!(
+        streams.err,
+        "forecast: within --fail-within {within} days: {}",
+        tripped.join("; ")
+    );
+    Ok(Outcome::GateFailed)
 }

@@ -8,8 +8,9 @@ use super::json::{JsonStage, to_json};
 use crate::date::format_day;
 use crate::engine::{Severity, cost_range_text};
 use crate::error::Error;
-use crate::forecast::{Forecast, MetricModel, Model, UsersTrend};
+use crate::forecast::{Forecast, MetricModel, Model, Peak, Period, UsersTrend};
 use crate::ladder::Ladder;
+use crate::load::Shape;
 use crate::metric::{Metric, format_count, format_number};
 
 #[derive(Serialize)]
@@ -19,6 +20,8 @@ struct JsonForecast<'a> {
     from: String,
     to: String,
     horizon_days: u32,
+    period: Period,
+    peak: Peak,
     users: &'a UsersTrend,
     metrics: &'a [MetricModel],
     stage_changes: Vec<JsonStageChange<'a>>,
@@ -32,6 +35,10 @@ struct JsonStageChange<'a> {
     stage: JsonStage<'a>,
     date: String,
     days: i64,
+    earliest: Option<String>,
+    earliest_days: Option<i64>,
+    latest: Option<String>,
+    latest_days: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -43,6 +50,19 @@ struct JsonCrossing<'a> {
     already: bool,
     date: Option<String>,
     days: Option<i64>,
+    earliest: Option<String>,
+    earliest_days: Option<i64>,
+    latest: Option<String>,
+    latest_days: Option<i64>,
+}
+
+/// "in 1 day", "in 12 days", "today".
+pub fn in_days(days: i64) -> String {
+    match days {
+        0 => "today".to_owned(),
+        1 => "in 1 day".to_owned(),
+        n => format!("in {n} days"),
+    }
 }
 
 /// The forecast as JSON (`schema_version` 1).
@@ -53,6 +73,8 @@ pub fn json(f: &Forecast<'_>) -> Result<String, Error> {
         from: format_day(f.from),
         to: format_day(f.to),
         horizon_days: f.horizon,
+        period: f.period,
+        peak: f.peak,
         users: &f.users,
         metrics: &f.metrics,
         stage_changes: f
@@ -62,6 +84,10 @@ pub fn json(f: &Forecast<'_>) -> Result<String, Error> {
                 stage: JsonStage::new(c.stage),
                 date: format_day(c.day),
                 days: c.days,
+                earliest: c.earliest.map(|d| format_day(f.to + d)),
+                earliest_days: c.earliest,
+                latest: c.latest.map(|d| format_day(f.to + d)),
+                latest_days: c.latest,
             })
             .collect(),
         crossings: f
@@ -75,6 +101,10 @@ pub fn json(f: &Forecast<'_>) -> Result<String, Error> {
                 already: c.already,
                 date: c.day.map(format_day),
                 days: c.days,
+                earliest: c.earliest.map(|d| format_day(f.to + d)),
+                earliest_days: c.earliest,
+                latest: c.latest.map(|d| format_day(f.to + d)),
+                latest_days: c.latest,
             })
             .collect(),
         status: f.status,
@@ -90,16 +120,34 @@ fn months(days: f64) -> String {
     }
 }
 
+/// "between 2027-03-02 and 2027-05-20 (most likely 2027-04-01, in 96 days)".
+fn between(f: &Forecast<'_>, earliest: Option<i64>, latest: Option<i64>, days: i64) -> String {
+    let likely = format!("{}, on {}", in_days(days), format_day(f.to + days));
+    match (earliest, latest) {
+        (Some(a), Some(b)) if a != b => format!(
+            "between {} and {} (most likely {likely})",
+            format_day(f.to + a),
+            format_day(f.to + b)
+        ),
+        (Some(a), None) => format!(
+            "from {} on, perhaps after the horizon (most likely {likely})",
+            format_day(f.to + a)
+        ),
+        _ => likely,
+    }
+}
+
 /// The forecast for people: a planning note, then every crossing.
 pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Forecast from {} observations, {} to {}, {} days ahead.\n",
+        "Forecast from {} observations, {} to {}, {} days ahead; the peak of each {} is fitted.\n",
         f.observations,
         format_day(f.from),
         format_day(f.to),
-        f.horizon
+        f.horizon,
+        f.period.name()
     );
     let growth = match f.users.doubling_days {
         Some(days) => format!(
@@ -123,12 +171,11 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
     for change in &f.stage_changes {
         let _ = writeln!(
             out,
-            "- stage {} ({}, {}/month) in {} days, on {}.",
+            "- stage {} ({}, {}/month) {}.",
             change.stage.id,
             change.stage.name,
             cost_range_text(change.stage),
-            change.days,
-            format_day(change.day)
+            between(f, change.earliest, change.latest, change.days)
         );
     }
     if f.stage_changes.is_empty() && f.users.doubling_days.is_some() {
@@ -145,10 +192,11 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
         let when = if crossing.already {
             "already".to_owned()
         } else {
-            format!(
-                "in {} days, on {}",
+            between(
+                f,
+                crossing.earliest,
+                crossing.latest,
                 crossing.days.unwrap_or_default(),
-                format_day(crossing.day.unwrap_or_default())
             )
         };
         let trigger = f.stage.scale_when.contains(&crossing.rule.id);
@@ -174,16 +222,23 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
     let _ = writeln!(out, "\nThresholds");
     let _ = writeln!(
         out,
-        "  {:<16} {:<9} {:>10}  {:<28} model (R²)",
-        "rule", "severity", "threshold", "when"
+        "  {:<16} {:<9} {:>10}  {:<34} model (R²)",
+        "rule", "severity", "threshold", "when (plausible days)"
     );
     for c in &f.crossings {
         let when = match (c.already, c.day) {
             (true, _) => "already".to_owned(),
-            (false, Some(day)) => {
-                format!("{} ({} days)", format_day(day), c.days.unwrap_or_default())
-            }
-            (false, None) => format!("not within {} days", f.horizon),
+            (false, Some(day)) => format!(
+                "{} ({}..{})",
+                format_day(day),
+                c.earliest.map_or_else(|| "?".to_owned(), |d| d.to_string()),
+                c.latest
+                    .map_or_else(|| "later".to_owned(), |d| d.to_string())
+            ),
+            (false, None) => match c.earliest {
+                Some(d) => format!("not within {} (from {d})", f.horizon),
+                None => format!("not within {} days", f.horizon),
+            },
         };
         let model = f
             .metrics
@@ -193,16 +248,17 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
                 format!(
                     "{} {} ({:.2})",
                     c.rule.metric,
-                    match m.model {
-                        Model::Users => "vs users",
-                        Model::Time => "vs time",
+                    match (m.model, m.shape) {
+                        (Model::Users, Some(Shape::Queue)) => "queue in users",
+                        (Model::Users, _) => "vs users",
+                        (Model::Time, _) => "vs time",
                     },
                     m.r2
                 )
             });
         let _ = writeln!(
             out,
-            "  {:<16} {:<9} {:>10}  {:<28} {model}",
+            "  {:<16} {:<9} {:>10}  {:<34} {model}",
             c.rule.id,
             c.severity.name(),
             format!("{}{}", format_number(c.threshold), c.rule.metric.unit()),
@@ -217,8 +273,10 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
     }
     let _ = writeln!(
         out,
-        "\nusers fit: R² {:.2} over {} observations",
-        f.users.r2, f.users.points
+        "\nusers fit: R² {:.2} over {} {}s",
+        f.users.r2,
+        f.users.points,
+        f.period.name()
     );
     out
 }

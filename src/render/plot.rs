@@ -48,7 +48,12 @@ fn ticks(low: f64, high: f64) -> Vec<f64> {
 
 struct Panel<'a> {
     title: String,
+    /// Every observation, drawn faintly.
     points: Vec<(f64, f64)>,
+    /// The reduced peaks that were fitted.
+    peaks: Vec<(f64, f64)>,
+    /// The plausible range of the projection: (day, low, high).
+    band: Vec<(f64, f64, f64)>,
     projection: Vec<(f64, f64)>,
     lines: Vec<(f64, &'static str, String)>,
     unit: &'a str,
@@ -129,7 +134,7 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[PlotPoint]) -> Str
     }
     panels.push(Panel {
         title: format!(
-            "users: {}% a month (R² {:.2})",
+            "users: {}% a month (R² {:.2}); dark points: the peaks fitted",
             format_number(f.users.growth_pct_per_month),
             f.users.r2
         ),
@@ -141,6 +146,18 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[PlotPoint]) -> Str
             from,
             to,
         ),
+        peaks: f
+            .reduced
+            .iter()
+            .filter_map(|p| Some((p.day, p.users?)))
+            .collect(),
+        band: days
+            .iter()
+            .filter_map(|&d| {
+                let (low, high) = f.users_band(d)?;
+                Some((d, low, high))
+            })
+            .collect(),
         projection: days.iter().map(|&d| (d, f.users_at(d))).collect(),
         lines: users_lines,
         unit: "",
@@ -157,11 +174,14 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[PlotPoint]) -> Str
         }
         panels.push(Panel {
             title: format!(
-                "{}: {} model (R² {:.2})",
+                "{}: {} (R² {:.2}); shaded: the plausible range",
                 model.metric,
-                match model.model {
-                    crate::forecast::Model::Users => "users",
-                    crate::forecast::Model::Time => "time",
+                match (model.model, model.shape) {
+                    (crate::forecast::Model::Users, Some(crate::load::Shape::Queue)) => {
+                        "a queue in users".to_owned()
+                    }
+                    (crate::forecast::Model::Users, _) => "a line in users".to_owned(),
+                    (crate::forecast::Model::Time, _) => "a line in time".to_owned(),
                 },
                 model.r2
             ),
@@ -173,6 +193,18 @@ pub fn svg(f: &Forecast<'_>, ladder: &Ladder, observations: &[PlotPoint]) -> Str
                 from,
                 to,
             ),
+            peaks: f
+                .reduced
+                .iter()
+                .filter_map(|p| Some((p.day, p.metrics[index]?)))
+                .collect(),
+            band: days
+                .iter()
+                .filter_map(|&d| {
+                    let (low, high) = f.metric_band(model.metric, d)?;
+                    Some((d, low, high))
+                })
+                .collect(),
             projection: days
                 .iter()
                 .filter_map(|&d| Some((d, f.metric_at(model.metric, d)?)))
@@ -211,6 +243,7 @@ fn draw(out: &mut String, panel: &Panel<'_>, top: f64, from: f64, end: f64, toda
     let values = panel
         .points
         .iter()
+        .chain(&panel.peaks)
         .chain(&panel.projection)
         .map(|p| p.1)
         .chain(panel.lines.iter().map(|l| l.0));
@@ -283,23 +316,54 @@ fn draw(out: &mut String, panel: &Panel<'_>, top: f64, from: f64, end: f64, toda
         x(today),
         y1 - 3.0
     );
-    for (value, color, label) in &panel.lines {
-        if *value < low || *value > high {
-            continue;
-        }
+    if !panel.band.is_empty() {
+        let upper = panel
+            .band
+            .iter()
+            .map(|&(d, _, h)| format!("{:.1},{:.1}", x(d), y(h)));
+        let lower = panel
+            .band
+            .iter()
+            .rev()
+            .map(|&(d, l, _)| format!("{:.1},{:.1}", x(d), y(l)));
         let _ = writeln!(
             out,
-            r#"<line class="threshold" x1="{x0}" x2="{x1}" y1="{0:.1}" y2="{0:.1}" stroke="{color}" stroke-dasharray="6 4"/><text x="{1}" y="{2:.1}" fill="{color}">{3}</text>"#,
-            y(*value),
+            r##"<polygon class="band" points="{}" fill="#1f5fbf" fill-opacity="0.12" stroke="none"/>"##,
+            upper.chain(lower).collect::<Vec<_>>().join(" ")
+        );
+    }
+    // Labels are kept at least a line apart, top to bottom.
+    let mut shown: Vec<(f64, &str, &str)> = panel
+        .lines
+        .iter()
+        .filter(|(value, _, _)| (low..=high).contains(value))
+        .map(|(value, color, label)| (*value, *color, label.as_str()))
+        .collect();
+    shown.sort_by(|a, b| y(a.0).total_cmp(&y(b.0)));
+    let mut label_y = f64::NEG_INFINITY;
+    for (value, color, label) in shown {
+        label_y = (y(value) + 4.0).max(label_y + 12.0);
+        let _ = writeln!(
+            out,
+            r#"<line class="threshold" x1="{x0}" x2="{x1}" y1="{0:.1}" y2="{0:.1}" stroke="{color}" stroke-dasharray="6 4"/><text class="threshold-label" x="{1}" y="{2:.1}" fill="{color}">{3}</text>"#,
+            y(value),
             x1 + 4.0,
-            y(*value) + 4.0,
+            label_y,
             escape(label)
         );
     }
     for &(day, value) in &panel.points {
         let _ = writeln!(
             out,
-            r##"<circle class="observed" cx="{:.1}" cy="{:.1}" r="2" fill="#1f5fbf"/>"##,
+            r##"<circle class="observed" cx="{:.1}" cy="{:.1}" r="1.5" fill="#1f5fbf" fill-opacity="0.25"/>"##,
+            x(day),
+            y(value)
+        );
+    }
+    for &(day, value) in &panel.peaks {
+        let _ = writeln!(
+            out,
+            r##"<circle class="peak" cx="{:.1}" cy="{:.1}" r="2.5" fill="#0b3d91"/>"##,
             x(day),
             y(value)
         );

@@ -152,10 +152,19 @@ impl Table {
             summary.add_row(vec![
                 "what if".to_owned(),
                 format!(
-                    "{} users instead of the {} observed, load growing with users; first to break: {}",
+                    "{} users instead of the {} observed, {}; first to break: {}",
                     format_count(what_if.users),
                     format_count(what_if.observed_users),
-                    if breaks.is_empty() { "nothing measured".to_owned() } else { breaks.join(", ") }
+                    if what_if.load == "history" {
+                        "load following the models fitted to the history"
+                    } else {
+                        "load growing in proportion to users"
+                    },
+                    if breaks.is_empty() {
+                        "nothing measured".to_owned()
+                    } else {
+                        breaks.join(", ")
+                    }
                 ),
             ]);
         }

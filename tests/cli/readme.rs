@@ -100,3 +100,21 @@ fn every_command_line_parses() {
     }
     assert!(checked >= 10, "only {checked} command lines found");
 }
+
+/// The README shows the plot of the seasonal example: it is the binary's own.
+#[test]
+fn the_plot_in_the_readme_is_the_binarys() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("plot.svg");
+    Command::cargo_bin("scalectl")
+        .unwrap()
+        .args(["forecast", "examples/history-seasonal.csv", "--plot"])
+        .arg(&plot)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&plot).unwrap(),
+        std::fs::read_to_string("docs/forecast-seasonal.svg").unwrap(),
+        "regenerate with: scalectl forecast examples/history-seasonal.csv --plot docs/forecast-seasonal.svg"
+    );
+}
