@@ -271,3 +271,70 @@ pub fn recent_level(values: &[f64], count: usize) -> Option<f64> {
     let mut tail: Vec<f64> = values[values.len().saturating_sub(count)..].to_vec();
     median(&mut tail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hourly(values: &[f64]) -> Accumulator {
+        let mut acc = Accumulator::default();
+        for (hour, &value) in values.iter().enumerate() {
+            let mut metrics = [None; 5];
+            metrics[1] = Some(value);
+            metrics[3] = Some(100.0 - value);
+            #[allow(clippy::cast_precision_loss)]
+            acc.add(&Observation {
+                day: 20_000.0 + hour as f64 / 24.0,
+                users: Some(value * 1000.0),
+                metrics,
+            });
+        }
+        acc
+    }
+
+    #[test]
+    fn periods_keep_their_worst_value_or_a_high_quantile() {
+        let values: Vec<f64> = (0..48).map(|h| f64::from(h % 24)).collect();
+        let acc = hourly(&values);
+        let high = [true, true, true, false, true];
+        let days = acc.reduce(Period::Day, Peak::Max, high);
+        assert_eq!(days.len(), 2);
+        assert_eq!(days[0].users, Some(23_000.0));
+        assert_eq!(days[0].metrics[1], Some(23.0));
+        assert_eq!(
+            days[0].metrics[3],
+            Some(77.0),
+            "the worst of a below metric is its lowest"
+        );
+        let p95 = acc.reduce(Period::Day, Peak::P95, high);
+        assert_eq!(p95[0].metrics[1], Some(22.0));
+        assert_eq!(p95[0].metrics[3], Some(78.0));
+        let hours = acc.reduce(Period::Hour, Peak::Max, high);
+        assert_eq!(hours.len(), 48);
+        // 2024-10-28 (day 20,024) was a Monday: a week runs Monday to Sunday.
+        assert_eq!(
+            Period::Week.index(20_024 * 24),
+            Period::Week.index(20_030 * 24 + 23)
+        );
+        assert_ne!(
+            Period::Week.index(20_024 * 24),
+            Period::Week.index(20_023 * 24)
+        );
+    }
+
+    #[test]
+    fn a_weekly_cycle_is_told_from_noise() {
+        let cycle: Vec<(f64, f64)> = (0..42)
+            .map(|d| {
+                let day = 20_000.0 + f64::from(d);
+                let weekend = matches!((20_000 + d) % 7, 2 | 3);
+                (day, if weekend { 50.0 } else { 100.0 } + f64::from(d))
+            })
+            .collect();
+        assert!(weekly_cycle(&cycle));
+        let line: Vec<(f64, f64)> = (0..42)
+            .map(|d| (f64::from(d), f64::from(d) + f64::from(d % 3)))
+            .collect();
+        assert!(!weekly_cycle(&line));
+    }
+}

@@ -142,11 +142,16 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Forecast from {} observations, {} to {}, {} days ahead; the peak of each {} is fitted.\n",
+        "Forecast from {} observations, {} to {}, {} days ahead; {} of each {} is fitted.\n",
         f.observations,
         format_day(f.from),
         format_day(f.to),
         f.horizon,
+        match f.peak {
+            Peak::Max => "the peak",
+            Peak::P95 => "the 95th percentile",
+            Peak::P99 => "the 99th percentile",
+        },
         f.period.name()
     );
     let growth = match f.users.doubling_days {
@@ -279,4 +284,16 @@ pub fn table(f: &Forecast<'_>, ladder: &Ladder) -> String {
         f.period.name()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_read_as_people_say_them() {
+        assert_eq!(in_days(0), "today");
+        assert_eq!(in_days(1), "in 1 day");
+        assert_eq!(in_days(12), "in 12 days");
+    }
 }
