@@ -2,6 +2,7 @@
 //! gate can fail only on what got worse.
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,10 @@ impl Change {
 #[derive(Debug, Deserialize)]
 struct RawBaseline {
     schema_version: u32,
+    /// The directory the report paths are relative to (absent in baselines
+    /// saved before it was written: then the comparing run's own).
+    #[serde(default)]
+    root: Option<String>,
     reports: Vec<RawReport>,
 }
 
@@ -75,11 +80,14 @@ struct RawAlarm {
 /// What an earlier run found, per report file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
+    /// By the report's path made absolute from the baseline's root.
     reports: BTreeMap<String, BaselineReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct BaselineReport {
+    /// The path as the baseline wrote it.
+    file: String,
     recommended_stage: u32,
     status: Severity,
     alarms: BTreeMap<String, Severity>,
@@ -106,8 +114,9 @@ impl ReportChange {
 }
 
 impl Baseline {
-    /// Parses a JSON report written by `scalectl assess --format json`.
-    pub fn parse(source: &Source) -> Result<Self, FileError> {
+    /// Parses a JSON report written by `scalectl assess --format json`;
+    /// relative paths in it are taken from its `root`, else from `cwd`.
+    pub fn parse(source: &Source, cwd: &Path) -> Result<Self, FileError> {
         let fail = |problem| FileError::new(source.name.clone(), problem);
         let version: serde_json::Value = source.deserialize().map_err(fail)?;
         let at = source.key_location("schema_version");
@@ -138,27 +147,31 @@ impl Baseline {
         }
         let raw: RawBaseline = source.deserialize().map_err(fail)?;
         debug_assert_eq!(raw.schema_version, SCHEMA_VERSION);
+        let root = raw.root.as_deref().map_or(cwd, Path::new);
         let mut reports = BTreeMap::new();
         for r in raw.reports {
+            let key = report_key(root, &r.file);
             let report = BaselineReport {
+                file: r.file.clone(),
                 recommended_stage: r.recommended_stage.id,
                 status: r.status,
                 alarms: r.alarms.into_iter().map(|a| (a.rule, a.severity)).collect(),
             };
-            if reports.contains_key(&r.file) {
+            if reports.contains_key(&key) {
                 return Err(fail(Problem::new(format!(
                     "the report `{}` appears more than once; a baseline holds each report once",
                     crate::escape::echo(&r.file)
                 ))));
             }
-            reports.insert(r.file, report);
+            reports.insert(key, report);
         }
         Ok(Self { reports })
     }
 
-    /// How a report now compares with the same file in the baseline.
-    pub fn compare(&self, file: &str, now: &Assessment<'_>) -> ReportChange {
-        let Some(before) = self.reports.get(file) else {
+    /// How a report now compares with the same file in the baseline; `file`
+    /// is relative to `cwd`.
+    pub fn compare(&self, cwd: &Path, file: &str, now: &Assessment<'_>) -> ReportChange {
+        let Some(before) = self.reports.get(&report_key(cwd, file)) else {
             return ReportChange {
                 status: Change::New,
                 stage: Change::New,
@@ -195,12 +208,31 @@ impl Baseline {
         }
     }
 
-    /// Files of the baseline that are not among `files`.
-    pub fn missing<'a>(&'a self, files: &[&str]) -> Vec<&'a str> {
+    /// Files of the baseline that are not among `files` (relative to `cwd`),
+    /// as the baseline wrote them.
+    pub fn missing<'a>(&'a self, cwd: &Path, files: &[&str]) -> Vec<&'a str> {
+        let now: Vec<String> = files.iter().map(|f| report_key(cwd, f)).collect();
         self.reports
-            .keys()
-            .map(String::as_str)
-            .filter(|f| !files.contains(f))
+            .iter()
+            .filter(|(key, _)| !now.contains(key))
+            .map(|(_, report)| report.file.as_str())
             .collect()
     }
+}
+
+/// A report's path made absolute from `base` and normalised without touching
+/// the file system (`.` and `..` resolved by name), so that `reports/a.yaml`,
+/// `./reports/a.yaml` and, from inside `reports`, `a.yaml` are one report.
+pub fn report_key(base: &Path, file: &str) -> String {
+    let mut path = PathBuf::new();
+    for component in base.join(file).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                path.pop();
+            }
+            other => path.push(other),
+        }
+    }
+    crate::escape::path_name(&path)
 }

@@ -26,8 +26,8 @@ and says which alarms fired, what to change next and what that costs. Scale the 
 database first, and only when the measurements say so."
 )]
 pub struct Cli {
-    /// When to colour the output.
-    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    /// When to colour the output: auto, always or never.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN", hide_possible_values = true, help_heading = "Global")]
     pub color: ColorChoice,
     /// The command to run.
     #[command(subcommand)]
@@ -86,54 +86,74 @@ pub enum Command {
 pub struct AssessArgs {
     /// Metrics reports (.yaml, .yml, .json or .toml) or directories to search
     /// for them; `-` reads YAML from standard input.
-    #[arg(required_unless_present = "prometheus", value_name = "FILE|DIR")]
+    #[arg(
+        required_unless_present = "prometheus",
+        conflicts_with = "prometheus",
+        value_name = "FILE|DIR",
+        help_heading = "Input"
+    )]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub connection: PrometheusArgs,
     /// With --prometheus: collect at this time (RFC 3339, a date, or Unix seconds).
-    #[arg(long, value_name = "TIME", requires = "prometheus")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "prometheus",
+        help_heading = "Prometheus"
+    )]
     pub at: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
     pub format: OutputFormat,
     /// The lowest alarm severity that makes the command exit 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Critical, value_name = "SEVERITY")]
+    #[arg(long, value_enum, default_value_t = FailOn::Critical, value_name = "SEVERITY", help_heading = "Gate")]
     pub fail_on: FailOn,
     /// A ladder file to use instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
     /// Write the output to this file (atomically) instead of standard output.
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Print only the closing summary line (and errors) in the table format.
-    #[arg(long, short)]
+    #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
     /// Compare with a JSON report saved from an earlier run
     /// (`--format json --output PATH`): each report and alarm is marked new,
     /// worse, better, unchanged or resolved.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Gate")]
     pub baseline: Option<PathBuf>,
     /// Fail the gate only on alarms the baseline did not have (new ones, or
     /// ones that got worse), so a fleet that is already red can adopt the gate.
-    #[arg(long, requires = "baseline")]
+    #[arg(long, requires = "baseline", help_heading = "Gate")]
     pub fail_on_new: bool,
     /// Let a report that measures nothing but users pass the gate (its status
     /// is still `unknown`, with the finding `not-measured`).
-    #[arg(long)]
+    #[arg(long, help_heading = "Gate")]
     pub allow_unmeasured: bool,
     /// A report whose observed_at is more than DAYS old gets the warning
     /// `stale-report`.
-    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500), help_heading = "Gate")]
     pub max_age: u32,
     /// What if the system had N users: scale today's load metrics with users
     /// and assess that (250000, "250K", "1.2M"). With --prometheus: the
     /// number of active users, when no query gives it.
-    #[arg(long, value_name = "N", value_parser = parse_users)]
+    #[arg(long, value_name = "N", value_parser = parse_users, help_heading = "Input")]
     pub users: Option<u64>,
     /// With --users: scale each load metric by the load model fitted to this
     /// history (as `forecast` fits it), instead of in proportion to users, so
     /// the what-if and the forecast agree on what breaks first.
-    #[arg(long, value_name = "HISTORY", requires = "users")]
+    #[arg(
+        long,
+        value_name = "HISTORY",
+        requires = "users",
+        help_heading = "Input"
+    )]
     pub history: Option<PathBuf>,
 }
 
@@ -142,50 +162,71 @@ pub struct AssessArgs {
 pub struct ForecastArgs {
     /// A CSV file (a `date` column and metric columns), a YAML or JSON list of
     /// reports with `observed_at`, or a directory of such reports.
-    #[arg(value_name = "HISTORY", required_unless_present = "prometheus")]
+    #[arg(
+        value_name = "HISTORY",
+        conflicts_with = "prometheus",
+        required_unless_present = "prometheus",
+        help_heading = "Input"
+    )]
     pub history: Option<PathBuf>,
     #[command(flatten)]
     pub connection: PrometheusArgs,
     /// With --prometheus: the span of history to query, such as 90d.
-    #[arg(long, value_name = "DURATION", requires = "prometheus")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "prometheus",
+        help_heading = "Prometheus"
+    )]
     pub range: Option<String>,
     /// With --prometheus: the step between observations.
     #[arg(
         long,
         value_name = "DURATION",
         default_value = "1d",
-        requires = "range"
+        requires = "range",
+        help_heading = "Prometheus"
     )]
     pub step: String,
     /// With --prometheus: the end of the span (RFC 3339, a date, or Unix seconds) instead of now.
-    #[arg(long, value_name = "TIME", requires = "prometheus")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "prometheus",
+        help_heading = "Prometheus"
+    )]
     pub at: Option<String>,
     /// How many days past the last observation to project.
     #[arg(long, default_value_t = 365, value_name = "DAYS",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HORIZON)))]
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_HORIZON)), help_heading = "Model")]
     pub horizon: u32,
     /// A ladder file to use instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, help_heading = "Output")]
     pub format: ListFormat,
     /// Also draw the history and the projections to this SVG file.
-    #[arg(long, value_name = "PATH.svg")]
+    #[arg(long, value_name = "PATH.svg", help_heading = "Output")]
     pub plot: Option<PathBuf>,
     /// Exit 1 when a critical crossing (or one already critical) may fall
     /// within DAYS: on its earliest plausible date. The horizon extends to cover it.
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HORIZON)))]
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HORIZON)), help_heading = "Gate")]
     pub fail_within: Option<u32>,
     /// The period each fitted value stands for (default: a day when samples
     /// are finer than a day, a week when daily data shows a weekly cycle).
-    #[arg(long, value_enum, value_name = "PERIOD")]
+    #[arg(long, value_enum, value_name = "PERIOD", help_heading = "Model")]
     pub period: Option<crate::forecast::Period>,
     /// Which value of a period stands for it: its worst (max), or a high quantile.
-    #[arg(long, value_enum, default_value_t = crate::forecast::Peak::Max, value_name = "PEAK")]
+    #[arg(long, value_enum, default_value_t = crate::forecast::Peak::Max, value_name = "PEAK", help_heading = "Model")]
     pub peak: crate::forecast::Peak,
     /// Fit only the history from this date on (YYYY-MM-DD), as after a migration.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", help_heading = "Model")]
     pub since: Option<String>,
 }
 
@@ -199,7 +240,8 @@ pub struct PrometheusArgs {
     /// A TOML file of PromQL queries, one per report field, instead of the built-in ones.
     #[arg(long, value_name = "PATH", requires = "prometheus")]
     pub queries: Option<PathBuf>,
-    /// Seconds to wait for each answer.
+    /// Seconds the whole command may wait for Prometheus (one deadline for
+    /// every request; at most a day).
     #[arg(
         long,
         value_name = "SECONDS",
@@ -227,28 +269,29 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub connection: PrometheusArgs,
     /// The number of active users, when no query gives it: 42000, "42K".
-    #[arg(long, value_name = "N", value_parser = parse_users)]
+    #[arg(long, value_name = "N", value_parser = parse_users, help_heading = "Input")]
     pub users: Option<u64>,
     /// Collect at this time (RFC 3339, a date, or Unix seconds) instead of now.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Prometheus")]
     pub at: Option<String>,
     /// Write a history CSV of this span (such as 90d) from range queries, for `forecast`.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = "Prometheus")]
     pub range: Option<String>,
     /// The step between the rows of a history.
     #[arg(
         long,
         value_name = "DURATION",
         default_value = "1d",
-        requires = "range"
+        requires = "range",
+        help_heading = "Prometheus"
     )]
     pub step: String,
     /// Write to this file (atomically) instead of standard output; a report is
     /// JSON when the name ends in .json, YAML otherwise.
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Overwrite the output file if it exists.
-    #[arg(long, requires = "output")]
+    #[arg(long, requires = "output", help_heading = "Output")]
     pub force: bool,
 }
 
@@ -259,8 +302,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", value_parser = parse_users)]
     pub users: u64,
     /// A ladder file to use instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -283,16 +331,21 @@ pub struct ChecklistArgs {
     #[arg(long)]
     pub strict: bool,
     /// A ladder file to use instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
 }
 
 /// Arguments of `scalectl stages`.
 #[derive(Debug, Args)]
 pub struct StagesArgs {
     /// A ladder file to show instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(long = "ladder", alias = "stages", value_name = "PATH")]
+    pub ladder: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -310,18 +363,38 @@ pub struct ExplainArgs {
     #[arg(long, group = "what")]
     pub all: bool,
     /// A ladder file to use instead of the built-in stages.toml.
-    #[arg(long, value_name = "PATH")]
-    pub stages: Option<PathBuf>,
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
+}
+
+/// What `scalectl init` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InitKind {
+    /// A commented metrics report template.
+    #[default]
+    Report,
+    /// The default ladder (stages.toml), to edit and pass with --ladder.
+    Ladder,
+    /// The built-in Prometheus queries, to edit and pass with --queries.
+    Queries,
 }
 
 /// Arguments of `scalectl init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Write the default ladder (stages.toml) instead of a metrics report template.
-    #[arg(long, conflicts_with = "queries")]
+    /// What to write.
+    #[arg(value_enum, default_value_t = InitKind::Report)]
+    pub kind: InitKind,
+    /// Same as `init ladder` (kept for existing scripts).
+    #[arg(long, hide = true, conflicts_with = "queries")]
     pub stages: bool,
-    /// Write the built-in Prometheus queries (for --queries) instead.
-    #[arg(long)]
+    /// Same as `init queries` (kept for existing scripts).
+    #[arg(long, hide = true)]
     pub queries: bool,
     /// Write to this file (atomically) instead of standard output.
     #[arg(long, short, value_name = "PATH")]
@@ -331,18 +404,45 @@ pub struct InitArgs {
     pub force: bool,
 }
 
+impl InitArgs {
+    /// What to write, the hidden switches included.
+    pub fn what(&self) -> InitKind {
+        if self.stages {
+            InitKind::Ladder
+        } else if self.queries {
+            InitKind::Queries
+        } else {
+            self.kind
+        }
+    }
+}
+
+/// What `scalectl validate` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ValidateKind {
+    /// Metrics reports.
+    #[default]
+    Report,
+    /// Ladder files (stages.toml).
+    Ladder,
+    /// Histories for `forecast` (CSV, a list of reports, or a directory).
+    History,
+    /// Prometheus queries files (for --queries).
+    Queries,
+}
+
 /// Arguments of `scalectl validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// The files are ladder files (stages.toml), not metrics reports.
-    #[arg(long)]
-    pub stages: bool,
-    /// Check reports against this ladder file instead of the built-in one
-    /// (it decides which `current_stage` values exist).
-    #[arg(long, value_name = "PATH", conflicts_with = "stages")]
+    /// What the files are.
+    #[arg(long, value_enum, default_value_t = ValidateKind::Report)]
+    pub kind: ValidateKind,
+    /// Check reports and histories against this ladder file instead of the
+    /// built-in one (it decides which `current_stage` values exist).
+    #[arg(long = "ladder", alias = "stages", value_name = "PATH")]
     pub ladder: Option<PathBuf>,
 }
 

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let ladder = ladder();
     let mut history = History::default();
     if read_csv_from(data, "fuzz.csv", &mut history, true).is_ok()
-        && let Ok(f) = forecast(&history.acc, &ladder, 365)
+        && let Ok(f) = forecast(&history.acc, &ladder, &scalectl::forecast::Options::default())
     {
         let _ = scalectl::render::forecast::json(&f);
         let _ = scalectl::render::forecast::table(&f, &ladder);

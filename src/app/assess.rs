@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::prometheus::{connect, note, parse_time};
 use super::{Streams, read_input, render_run, today};
 use crate::baseline::Baseline;
-use crate::cli::AssessArgs;
+use crate::cli::{AssessArgs, OutputFormat};
 use crate::engine::{Options, assess_with, what_if};
 use crate::error::{Error, FileError};
 use crate::escape::path_name;
@@ -24,12 +24,19 @@ pub(super) fn assess_command(
     color: bool,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = Ladder::load(args.stages.as_deref())?;
+    let ladder = Ladder::load(args.ladder.as_deref())?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the working directory: {}",
+            crate::source::io_reason(&e)
+        ))
+    })?;
     let baseline = match &args.baseline {
-        Some(path) => Some(Baseline::parse(&Source::read(path)?)?),
+        Some(path) => Some(Baseline::parse(&Source::read(path)?, &cwd)?),
         None => None,
     };
     let mut run = Run::new(&ladder, args.fail_on);
+    run.root = Some(path_name(&cwd));
     let mut expanded = Vec::new();
     run.allow_unmeasured = args.allow_unmeasured;
     let options = Options {
@@ -72,14 +79,20 @@ pub(super) fn assess_command(
         };
         let what_if = args.users.map(|users| (users, models));
         run.results = assess_all(inputs, &ladder, what_if, &options);
-        if let [Err(error)] = run.results.as_slice() {
+        // A person reading the table gets the error alone; every machine
+        // format (and any written file) reports failed inputs too, whatever
+        // the mix, so a script never reads silence as success.
+        let machine = args.format != OutputFormat::Table || args.output.is_some();
+        if let [Err(error)] = run.results.as_slice()
+            && !machine
+        {
             return Err(error.clone().into());
         }
         for error in run.errors() {
             streams.report_error(error);
         }
         let failed = run.errors().count();
-        if failed == run.results.len() {
+        if failed == run.results.len() && !machine {
             return Err(Error::Inputs {
                 count: failed,
                 total: run.results.len(),
@@ -88,12 +101,12 @@ pub(super) fn assess_command(
     }
     if let Some(baseline) = &baseline {
         for entry in run.results.iter_mut().flatten() {
-            entry.change = Some(baseline.compare(&entry.file, &entry.assessment));
+            entry.change = Some(baseline.compare(&cwd, &entry.file, &entry.assessment));
         }
         let files: Vec<&str> = run.entries().map(|e| e.file.as_str()).collect();
         run.gone = Some(
             baseline
-                .missing(&files)
+                .missing(&cwd, &files)
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
@@ -102,7 +115,7 @@ pub(super) fn assess_command(
     }
     let mut inputs: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
     inputs.extend(expanded.iter().flatten().map(PathBuf::as_path));
-    inputs.extend(args.stages.as_deref());
+    inputs.extend(args.ladder.as_deref());
     inputs.extend(args.baseline.as_deref());
     inputs.extend(args.connection.queries.as_deref());
     render_run(

@@ -2,7 +2,7 @@
 
 use super::{Streams, read_input};
 use crate::checklist::{self, Status};
-use crate::cli::{ChecklistArgs, ExplainArgs, ListFormat, ValidateArgs};
+use crate::cli::{ChecklistArgs, ExplainArgs, ListFormat, ValidateArgs, ValidateKind};
 use crate::engine::BUILTIN_ALARMS;
 use crate::error::{Error, FileError};
 use crate::escape::path_name;
@@ -16,7 +16,7 @@ pub(super) fn checklist_command(
     color: bool,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = Ladder::load(args.stages.as_deref())?;
+    let ladder = Ladder::load(args.ladder.as_deref())?;
     let report = match &args.file {
         Some(file) => Some(Report::parse(&read_input(file)?, &ladder)?),
         None => None,
@@ -43,7 +43,7 @@ pub(super) fn explain_command(
     args: &ExplainArgs,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = Ladder::load(args.stages.as_deref())?;
+    let ladder = Ladder::load(args.ladder.as_deref())?;
     if args.all {
         let text: Vec<String> = ladder
             .rules()
@@ -80,23 +80,30 @@ pub(super) fn validate_command(
     args: &ValidateArgs,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = if args.stages {
-        None
-    } else {
-        Some(Ladder::load(args.ladder.as_deref())?)
-    };
+    let ladder = Ladder::load(args.ladder.as_deref())?;
     let mut invalid = 0;
     for file in &args.files {
         let name = path_name(file);
-        let problems = match read_input(file) {
-            Err(error) => error.problems,
-            Ok(source) => match &ladder {
-                Some(ladder) => Report::problems(&source, ladder),
-                None => Ladder::parse(&source)
+        let problems = match args.kind {
+            ValidateKind::Report => match read_input(file) {
+                Err(error) => error.problems,
+                Ok(source) => Report::problems(&source, &ladder),
+            },
+            ValidateKind::Ladder => match read_input(file) {
+                Err(error) => error.problems,
+                Ok(source) => Ladder::parse(&source)
                     .err()
                     .map(|e| e.problems)
                     .unwrap_or_default(),
             },
+            ValidateKind::History => crate::history::load(file, &ladder, false)
+                .err()
+                .map(|e| e.problems)
+                .unwrap_or_default(),
+            ValidateKind::Queries => crate::prometheus::Queries::load(Some(file))
+                .err()
+                .map(|e| e.problems)
+                .unwrap_or_default(),
         };
         if problems.is_empty() {
             streams.write_out(&format!("{name}: ok\n"))?;

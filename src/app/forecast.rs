@@ -17,7 +17,7 @@ pub(super) fn forecast_command(
     args: &ForecastArgs,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = Ladder::load(args.stages.as_deref())?;
+    let ladder = Ladder::load(args.ladder.as_deref())?;
     let keep = args.plot.is_some();
     let (name, history) = match (&args.history, connect(&args.connection, streams)?) {
         (_, Some((client, queries))) => {
@@ -71,7 +71,7 @@ pub(super) fn forecast_command(
         }
         let mut inputs: Vec<&Path> = Vec::new();
         inputs.extend(args.history.as_deref());
-        inputs.extend(args.stages.as_deref());
+        inputs.extend(args.ladder.as_deref());
         write_output(path, true, &inputs, |out| out.write_all(svg.as_bytes()))?;
     }
     let text = match args.format {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, ColorChoice, Command, ListFormat, OutputFormat};
+use crate::cli::{Cli, ColorChoice, Command, InitKind, ListFormat, OutputFormat};
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
@@ -93,7 +93,7 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
         Command::Checklist(args) => by_hand::checklist_command(&args, color, streams),
         Command::Forecast(args) => forecast::forecast_command(&args, streams),
         Command::Plan(args) => {
-            let ladder = Ladder::load(args.stages.as_deref())?;
+            let ladder = Ladder::load(args.ladder.as_deref())?;
             let text = match args.format {
                 ListFormat::Table => render::ladder::plan_table(args.users, &ladder),
                 ListFormat::Json => render::ladder::plan_json(args.users, &ladder)?,
@@ -102,7 +102,7 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
             Ok(Outcome::Pass)
         }
         Command::Stages(args) => {
-            let ladder = Ladder::load(args.stages.as_deref())?;
+            let ladder = Ladder::load(args.ladder.as_deref())?;
             let text = match args.format {
                 ListFormat::Table => render::ladder::table(&ladder),
                 ListFormat::Json => render::ladder::json(&ladder)?,
@@ -113,12 +113,10 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
         Command::Explain(args) => by_hand::explain_command(&args, streams),
         Command::Collect(args) => prometheus::collect_command(&args, streams),
         Command::Init(args) => {
-            let text = if args.stages {
-                DEFAULT_STAGES.to_owned()
-            } else if args.queries {
-                crate::prometheus::DEFAULT_QUERIES.to_owned()
-            } else {
-                template::metrics_template()
+            let text = match args.what() {
+                InitKind::Ladder => DEFAULT_STAGES.to_owned(),
+                InitKind::Queries => crate::prometheus::DEFAULT_QUERIES.to_owned(),
+                InitKind::Report => template::metrics_template(),
             };
             match args.output.as_deref().filter(|p| p.as_os_str() != STDOUT) {
                 Some(path) => write_atomic(path, &text, args.force)?,

@@ -152,7 +152,11 @@ impl Renderer for Json {
         out.write_all(b"{\n  \"schema_version\": ")?;
         out.write_all(&pretty(&SCHEMA_VERSION, 1)?)?;
         out.write_all(b",\n  \"status\": ")?;
-        out.write_all(&pretty(&run.status(), 1)?)?;
+        out.write_all(&pretty(&run.status_name(), 1)?)?;
+        if let Some(root) = &run.root {
+            out.write_all(b",\n  \"root\": ")?;
+            out.write_all(&pretty(root, 1)?)?;
+        }
         out.write_all(b",\n  \"reports\": [")?;
         let entries: Vec<&Entry<'_>> = run.entries().collect();
         for (batch_index, batch) in entries.chunks(BATCH).enumerate() {

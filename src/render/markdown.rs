@@ -37,8 +37,7 @@ fn cell(text: &str) -> String {
 impl Renderer for Markdown {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut md = String::new();
-        let status = run.status();
-        let _ = writeln!(md, "## scalectl: {}\n", status.name().to_uppercase());
+        let _ = writeln!(md, "## scalectl: {}\n", run.status_name().to_uppercase());
         let _ = writeln!(md, "{}\n", run.summary());
         let _ = writeln!(md, "{}\n", run.totals().line());
         let baseline = run.gone.is_some();

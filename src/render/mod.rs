@@ -75,6 +75,9 @@ pub struct Run<'a> {
     pub allow_unmeasured: bool,
     /// With a baseline: its reports that this run does not have.
     pub gone: Option<Vec<String>>,
+    /// The directory the report paths are relative to (written in JSON, so
+    /// that a baseline matches reports however they are named later).
+    pub root: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -87,6 +90,7 @@ impl<'a> Run<'a> {
             fail_on_new: false,
             allow_unmeasured: false,
             gone: None,
+            root: None,
         }
     }
 
@@ -98,6 +102,16 @@ impl<'a> Run<'a> {
     /// The inputs that could not be read or were invalid.
     pub fn errors(&self) -> impl Iterator<Item = &FileError> {
         self.results.iter().filter_map(|r| r.as_ref().err())
+    }
+
+    /// The run's status for scripts: `error` when any input failed, else
+    /// the worst status of the assessed reports.
+    pub fn status_name(&self) -> &'static str {
+        if self.errors().next().is_some() {
+            "error"
+        } else {
+            self.status().name()
+        }
     }
 
     /// The worst status over all assessed reports.

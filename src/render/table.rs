@@ -40,19 +40,19 @@ impl Table {
             && !self.quiet
         {
             self.detail(&mut out, entry);
-            return out;
+        } else {
+            if !self.quiet {
+                self.fleet(&mut out, run);
+            }
+            let _ = writeln!(out, "{}", run.summary());
         }
-        if !self.quiet {
-            self.fleet(&mut out, run);
-        }
-        let _ = writeln!(out, "{}", run.summary());
         if let Some(gone) = &run.gone
             && !gone.is_empty()
         {
             let _ = writeln!(
                 out,
-                "resolved (in the baseline, not in this run): {}",
-                gone.join(", ")
+                "removed (in the baseline, not in this run): {}",
+                line(&gone.join(", "))
             );
         }
         out

@@ -170,7 +170,7 @@ fn init_refuses_to_overwrite_without_force() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");
 
     scalectl()
-        .args(["init", "--stages", "--force", "--output"])
+        .args(["init", "ladder", "--force", "--output"])
         .arg(&path)
         .assert()
         .success();
@@ -179,10 +179,44 @@ fn init_refuses_to_overwrite_without_force() {
         std::fs::read_to_string("stages.toml").unwrap()
     );
     scalectl()
-        .args(["validate", "--stages"])
+        .args(["validate", "--kind", "ladder"])
         .arg(&path)
         .assert()
         .success();
+    // `--stages PATH` is `--ladder PATH` everywhere: the report is checked
+    // against that ladder, not as a ladder.
+    scalectl()
+        .args(["validate", "--stages"])
+        .arg(&path)
+        .arg("examples/stage2-traction.yaml")
+        .assert()
+        .success()
+        .stdout("examples/stage2-traction.yaml: ok\n");
+    let queries = dir.path().join("queries.toml");
+    scalectl()
+        .args(["init", "queries", "--output"])
+        .arg(&queries)
+        .assert()
+        .success();
+    scalectl()
+        .args(["validate", "--kind", "queries"])
+        .arg(&queries)
+        .assert()
+        .success();
+    scalectl()
+        .args(["validate", "--kind", "history", "examples/history.csv"])
+        .assert()
+        .success();
+    scalectl()
+        .args([
+            "validate",
+            "--kind",
+            "history",
+            "examples/stage1-startup.yaml",
+        ])
+        .assert()
+        .code(2);
+    std::fs::remove_file(&queries).unwrap();
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,

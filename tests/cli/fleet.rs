@@ -383,3 +383,79 @@ fn a_baseline_from_another_schema_version_is_a_clear_error() {
             .contains("is not a scalectl JSON report")
     );
 }
+
+/// A baseline matches reports by where they are, not by how they were
+/// named: saved from `reports/`, compared from `./reports` or from inside
+/// the folder, nothing is new and nothing is removed.
+#[test]
+fn baselines_match_reports_however_their_paths_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    for (name, cpu) in [("a.yaml", 40), ("b.yaml", 80)] {
+        std::fs::write(
+            reports.join(name),
+            format!("users: 50K\ndb_cpu_pct: {cpu}\n"),
+        )
+        .unwrap();
+    }
+    let baseline = dir.path().join("baseline.json");
+    let run_in = |cwd: &std::path::Path, args: &[&str]| {
+        Command::cargo_bin("scalectl")
+            .unwrap()
+            .current_dir(cwd)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let saved = run_in(
+        dir.path(),
+        &[
+            "assess",
+            "--format",
+            "json",
+            "--output",
+            "baseline.json",
+            "reports/",
+        ],
+    );
+    assert_eq!(saved.status.code(), Some(1));
+    let baseline = baseline.to_str().unwrap();
+    for (cwd, path) in [
+        (dir.path(), "./reports"),
+        (reports.as_path(), "."),
+        (reports.as_path(), "../reports"),
+    ] {
+        let output = run_in(
+            cwd,
+            &[
+                "assess",
+                "--format",
+                "json",
+                "--baseline",
+                baseline,
+                "--fail-on-new",
+                path,
+            ],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{path} from {cwd:?}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["baseline_missing"], serde_json::json!([]), "{path}");
+        for report in json["reports"].as_array().unwrap() {
+            assert_eq!(report["baseline"]["status"], "unchanged", "{path}");
+        }
+    }
+    // A report that is gone is "removed".
+    std::fs::remove_file(reports.join("a.yaml")).unwrap();
+    let output = run_in(dir.path(), &["assess", "--baseline", baseline, "reports"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("removed (in the baseline, not in this run): reports/a.yaml"),
+        "{text}"
+    );
+}

@@ -344,7 +344,7 @@ fn feed(bytes: &[u8], selector: u8) {
             render_all(&report, &ladder);
         }
         let _ = Ladder::parse(&source);
-        let _ = Baseline::parse(&source);
+        let _ = Baseline::parse(&source, std::path::Path::new("/work"));
     }
     let mut history = History::default();
     let _ = read_csv_from(bytes, "fuzz.csv", &mut history, true);
