@@ -66,9 +66,9 @@ pub enum Command {
     Stages(StagesArgs),
     /// Explain a rule: what it checks, its values, why, the remedy, and the stages it moves.
     Explain(ExplainArgs),
-    /// Write a commented metrics report template (or, with --stages, the default ladder).
+    /// Write a commented metrics report template, the default ladder, or the built-in queries.
     Init(InitArgs),
-    /// Check metrics reports (or, with --stages, ladder files) without assessing them.
+    /// Check metrics reports (or ladders, histories, queries files) without using them.
     ///
     /// Prints `ok` per valid file and every problem found otherwise.
     /// Exit 0 when all are valid, 2 otherwise.
