@@ -127,11 +127,8 @@ impl Source {
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Problem> {
         match self.format {
             Format::Yaml => {
-                if let Some(location) = yaml_tag(&self.text) {
-                    return Err(Problem::at(
-                        Some(location),
-                        "YAML tags (`!!binary`, `!custom`, ...) are not accepted; write the plain value",
-                    ));
+                if let Some((location, message)) = yaml_lint(&self.text) {
+                    return Err(Problem::at(Some(location), message));
                 }
                 let options = serde_saphyr::options! {
                     budget: serde_saphyr::budget! {
@@ -202,7 +199,13 @@ impl Source {
             Some(at) => &message[..at],
             None => &message,
         };
-        Problem::at(location, explain(message))
+        let message = explain(message);
+        match key.filter(|_| error.classify() == serde_json::error::Category::Data) {
+            Some(key) if !message.contains(&format!("`{key}`")) => {
+                Problem::at(location, format!("{key}: {message}"))
+            }
+            _ => Problem::at(location, message),
+        }
     }
 
     /// The line of each of `keys` written at the start of a line as a mapping
@@ -254,26 +257,43 @@ impl Source {
     }
 }
 
-/// Where the first YAML tag (`!tag`, `!!binary`) is, outside quotes and
-/// comments. Reports never need one, and a tag can change what a value means
-/// without showing it.
-fn yaml_tag(text: &str) -> Option<Location> {
+/// The first YAML construct that reports refuse, outside quotes and
+/// comments: a tag (`!tag`, `!!binary`), which can change what a value means
+/// without showing it, or a boolean not written `true` or `false` (YAML 1.2
+/// also reads `True` and `TRUE`).
+fn yaml_lint(text: &str) -> Option<(Location, &'static str)> {
+    let boundary = |c: char| c.is_whitespace() || "[{,:-".contains(c);
     for (index, line) in text.lines().enumerate() {
         let mut quote = None;
         let mut previous = ' ';
-        for (column, c) in line.chars().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        for (column, &c) in chars.iter().enumerate() {
+            let at = Location {
+                line: index + 1,
+                column: column + 1,
+            };
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
-                (None, '"' | '\'') if previous.is_whitespace() || "[{,:-".contains(previous) => {
-                    quote = Some(c);
-                }
+                (None, '"' | '\'') if boundary(previous) => quote = Some(c),
                 (None, '#') if previous.is_whitespace() => break,
-                (None, '!') if previous.is_whitespace() || "[{,:-".contains(previous) => {
-                    return Some(Location {
-                        line: index + 1,
-                        column: column + 1,
-                    });
+                (None, '!') if boundary(previous) => {
+                    return Some((
+                        at,
+                        "YAML tags (`!!binary`, `!custom`, ...) are not accepted; write the plain value",
+                    ));
+                }
+                (None, 'T' | 'F') if boundary(previous) => {
+                    let word: String = chars[column..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphabetic())
+                        .collect();
+                    let end = chars.get(column + word.len()).copied().unwrap_or(' ');
+                    if matches!(word.as_str(), "True" | "TRUE" | "False" | "FALSE")
+                        && (end.is_whitespace() || ",]}#".contains(end))
+                    {
+                        return Some((at, "booleans are written `true` or `false` (lower case)"));
+                    }
                 }
                 _ => {}
             }
@@ -335,6 +355,15 @@ pub fn io_reason(error: &std::io::Error) -> String {
 /// Rewrites serde's "unknown field" message into one that suggests the nearest
 /// known field; other messages pass through unchanged.
 fn explain(message: &str) -> String {
+    // Parser jargon, in the words of the file's purpose.
+    if message.starts_with("expected mapping start") || message.contains("expected struct") {
+        return "expected a mapping (`key: value` lines), found something else, such as a list or a single value".to_owned();
+    }
+    if message.starts_with("invalid type: sequence, expected struct")
+        || message.starts_with("invalid type: sequence, expected a map")
+    {
+        return "expected a mapping of fields, found a list".to_owned();
+    }
     if message.starts_with("multiple YAML documents") || message.contains("Documents {") {
         return "the file holds several YAML documents (`---`); a report is a single document"
             .to_owned();

@@ -174,7 +174,7 @@ fn assess_file<'a>(
         None => (report, None),
     };
     Ok(Entry {
-        file: path_name(file),
+        file: super::input_name(file),
         assessment: assess_with(&report, ladder, options),
         lines,
         change: None,

@@ -5,7 +5,6 @@ use crate::checklist::{self, Status};
 use crate::cli::{ChecklistArgs, ExplainArgs, ListFormat, ValidateArgs, ValidateKind};
 use crate::engine::BUILTIN_ALARMS;
 use crate::error::{Error, FileError};
-use crate::escape::path_name;
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::Report;
@@ -22,7 +21,7 @@ pub(super) fn checklist_command(
         None => None,
     };
     let sections = checklist::check(report.as_ref(), &ladder);
-    let file = args.file.as_ref().map(|f| path_name(f));
+    let file = args.file.as_deref().map(super::input_name);
     let text = match args.format {
         ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),
         ListFormat::Json => render::checklist::json(file.as_deref(), &sections)?,
@@ -49,6 +48,11 @@ pub(super) fn explain_command(
             .rules()
             .iter()
             .map(|rule| render::ladder::explain(rule, &ladder))
+            .chain(
+                BUILTIN_ALARMS
+                    .iter()
+                    .map(|(id, text)| format!("{id}: built-in alarm\n  {text}\n")),
+            )
             .collect();
         streams.write_out(&text.join("\n"))?;
         return Ok(Outcome::Pass);
@@ -83,7 +87,7 @@ pub(super) fn validate_command(
     let ladder = Ladder::load(args.ladder.as_deref())?;
     let mut invalid = 0;
     for file in &args.files {
-        let name = path_name(file);
+        let name = super::input_name(file);
         let problems = match args.kind {
             ValidateKind::Report => match read_input(file) {
                 Err(error) => error.problems,

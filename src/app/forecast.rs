@@ -38,6 +38,12 @@ pub(super) fn forecast_command(
             history::read_csv_from(collected.csv.as_bytes(), &name, &mut history, keep)?;
             (name, history)
         }
+        (Some(path), None) if path.as_os_str() == "-" => {
+            let name = super::input_name(path);
+            let mut history = history::History::default();
+            history::read_csv_from(std::io::stdin().lock(), &name, &mut history, keep)?;
+            (name, history)
+        }
         (Some(path), None) => (path_name(path), history::load(path, &ladder, keep)?),
         (None, None) => {
             return Err(Error::Usage(

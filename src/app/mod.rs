@@ -32,6 +32,8 @@ pub struct Streams<'a> {
     pub err: &'a mut dyn Write,
     /// Whether standard output is a terminal.
     pub out_is_terminal: bool,
+    /// Whether to colour the `error:` prefix on standard error.
+    pub err_color: bool,
 }
 
 impl Streams<'_> {
@@ -57,9 +59,73 @@ impl Streams<'_> {
     pub(crate) fn report_error(&mut self, error: &FileError) {
         let _ = writeln!(
             self.err,
-            "error: {}",
+            "{}: {}",
+            error_prefix(self.err_color),
             crate::escape::text(&error.to_string())
         );
+    }
+}
+
+/// `error`, in bold red when colour is on.
+pub fn error_prefix(color: bool) -> &'static str {
+    if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    }
+}
+
+/// Whether to colour a stream: `--color`, else only a terminal, never with
+/// `NO_COLOR` set or on a `TERM=dumb` terminal.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    color_for(
+        choice,
+        is_terminal,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+fn color_for(
+    choice: ColorChoice,
+    is_terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_no_color_and_term() {
+        let auto = ColorChoice::Auto;
+        assert!(color_for(
+            auto,
+            true,
+            None,
+            Some(OsStr::new("xterm-256color"))
+        ));
+        assert!(!color_for(auto, false, None, None));
+        assert!(!color_for(auto, true, Some(OsStr::new("1")), None));
+        assert!(color_for(auto, true, Some(OsStr::new("")), None));
+        assert!(!color_for(auto, true, None, Some(OsStr::new("dumb"))));
+        assert!(color_for(
+            ColorChoice::Always,
+            false,
+            Some(OsStr::new("1")),
+            None
+        ));
+        assert!(!color_for(ColorChoice::Never, true, None, None));
     }
 }
 
@@ -67,6 +133,7 @@ impl Streams<'_> {
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let stdout = std::io::stdout();
     let out_is_terminal = stdout.is_terminal();
+    let err_color = use_color(cli.color, std::io::stderr().is_terminal());
     let mut out = stdout.lock();
     let mut err = std::io::stderr().lock();
     run_with(
@@ -75,19 +142,14 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             out: &mut out,
             err: &mut err,
             out_is_terminal,
+            err_color,
         },
     )
 }
 
 /// Runs a parsed command line.
 pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            streams.out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let color = use_color(cli.color, streams.out_is_terminal);
     match cli.command {
         Command::Assess(args) => assess::assess_command(&args, color, streams),
         Command::Checklist(args) => by_hand::checklist_command(&args, color, streams),
@@ -148,6 +210,15 @@ pub(crate) fn now_seconds() -> f64 {
 /// Today, in days since 1970-01-01 (UTC), fractional.
 pub(crate) fn today() -> f64 {
     now_seconds() / 86_400.0
+}
+
+/// The name of an input in messages and reports: `<stdin>` for `-`.
+pub(crate) fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        crate::source::STDIN_NAME.to_owned()
+    } else {
+        crate::escape::path_name(path)
+    }
 }
 
 pub(crate) fn read_input(file: &Path) -> Result<Source, FileError> {

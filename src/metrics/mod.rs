@@ -44,8 +44,9 @@ pub struct RawReport {
     /// Worst replica lag, in milliseconds (>= 0).
     #[serde(default)]
     pub replication_lag_ms: Option<NonNegative>,
-    /// Id of the ladder stage whose architecture runs today.
+    /// Id of the ladder stage whose architecture runs today (1 for the first).
     #[serde(default)]
+    #[schemars(extend("minimum" = 1))]
     pub current_stage: Option<Whole>,
     /// Current monthly infrastructure spend, in US dollars (>= 0).
     #[serde(default)]
@@ -92,7 +93,19 @@ pub struct Report {
 impl Report {
     /// Parses a report and checks it against `ladder`.
     pub fn parse(source: &Source, ladder: &Ladder) -> Result<Self, FileError> {
-        let fail = |problem| FileError::new(source.name.clone(), problem);
+        let fail = |problem| FileError::new(source.name.clone(), name_field(problem, source));
+        let first = source
+            .text
+            .lines()
+            .map(str::trim_start)
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .unwrap_or_default();
+        if first.starts_with('[') || first == "-" || first.starts_with("- ") {
+            return Err(fail(Problem::at(
+                Some(crate::error::Location { line: 1, column: 1 }),
+                "expected a metrics report (a mapping of fields), found a list; a list of reports is a history, for `scalectl forecast`",
+            )));
+        }
         let raw: RawReport = source.deserialize().map_err(fail)?;
         raw.validate(ladder).map_err(|problems| {
             let mut problems: Vec<Problem> = problems
@@ -141,6 +154,13 @@ impl Report {
             let location = source.key_location(&key);
             let line = location.map(|l| l.line);
             if line.is_some() && seen.contains(&line) {
+                continue;
+            }
+            let text = error.to_string();
+            if problems
+                .iter()
+                .any(|p| p.message.ends_with(&text) || text.ends_with(&p.message))
+            {
                 continue;
             }
             seen.push(line);
@@ -192,6 +212,29 @@ impl Report {
             ..RawReport::default()
         }
         .into_report()
+    }
+}
+
+/// A problem located on a field's line, with the field named first
+/// ("db_cpu_pct: 130 is over 100"), unless the message names it already.
+fn name_field(problem: Problem, source: &Source) -> Problem {
+    let Some(location) = problem.location else {
+        return problem;
+    };
+    let named = RawReport::FIELDS.iter().any(|field| {
+        problem.message.starts_with(field) || problem.message.contains(&format!("`{field}`"))
+    });
+    if named {
+        return problem;
+    }
+    let field = source
+        .key_lines(&RawReport::FIELDS)
+        .into_iter()
+        .find(|&(_, line)| line == location.line)
+        .map(|(field, _)| field);
+    match field {
+        Some(field) => Problem::at(Some(location), format!("{field}: {}", problem.message)),
+        None => problem,
     }
 }
 

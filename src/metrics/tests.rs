@@ -85,19 +85,19 @@ fn more_connections_than_the_limit_is_an_error_naming_both_fields() {
 fn rejects_out_of_range_values_with_their_location() {
     assert_eq!(
         error("users: 1\ndb_cpu_pct: 101\n"),
-        "m:2:13: 101 is over 100; expected a percentage from 0 to 100"
+        "m:2:13: db_cpu_pct: 101 is over 100; expected a percentage from 0 to 100"
     );
     assert_eq!(
         error("users: 1\ncache_hit_rate_pct: -1\n"),
-        "m:2:21: -1 is negative; expected a number >= 0"
+        "m:2:21: cache_hit_rate_pct: -1 is negative; expected a number >= 0"
     );
     assert_eq!(
         error("users: 1\napi_p95_ms: .nan\n"),
-        "m:2:13: NaN is not a finite number"
+        "m:2:13: api_p95_ms: NaN is not a number; leave the field out when it is not measured"
     );
     assert_eq!(
         error("users: 1\nreplication_lag_ms: -.inf\n"),
-        "m:2:21: -inf is not a finite number"
+        "m:2:21: replication_lag_ms: the number is too large (or infinite); expected a finite number"
     );
     assert_eq!(
         error("users: -5\n"),
@@ -109,7 +109,7 @@ fn rejects_out_of_range_values_with_their_location() {
     );
     assert_eq!(
         error("users: 1\ndb_max_connections: 0\n"),
-        "m:2:21: the connection limit must be greater than 0"
+        "m:2:21: db_max_connections: the connection limit must be greater than 0"
     );
 }
 
@@ -125,7 +125,7 @@ fn rejects_wrong_types() {
     assert!(error("users: [1]\n").contains("expected a whole number of users"));
     assert_eq!(
         error("users: 1\ndb_cpu_pct: \"95\"\n"),
-        "m:2:13: expected a number, found the string \"95\""
+        "m:2:13: db_cpu_pct: expected a number, found the string \"95\""
     );
     assert!(error("users: 1\ndb_connections: \"9\"\n").contains("must be a number"));
     assert!(error("users: 1\nchecklist:\n  redis_cache: 3\n").starts_with("m:3:16:"));

@@ -215,8 +215,15 @@ impl Visitor<'_> for NumberVisitor {
 /// Checks a finite number against a range while it is deserialized.
 fn bounded<'de, D: Deserializer<'de>>(deserializer: D, max: Option<f64>) -> Result<f64, D::Error> {
     let value = deserializer.deserialize_any(NumberVisitor)?;
-    if !value.is_finite() {
-        return Err(de::Error::custom(format!("{value} is not a finite number")));
+    if value.is_infinite() {
+        return Err(de::Error::custom(
+            "the number is too large (or infinite); expected a finite number",
+        ));
+    }
+    if value.is_nan() {
+        return Err(de::Error::custom(
+            "NaN is not a number; leave the field out when it is not measured",
+        ));
     }
     if value < 0.0 {
         return Err(de::Error::custom(format!(
@@ -419,7 +426,7 @@ mod schemas {
     schema!(Limit, "Limit", { "type": "integer", "minimum": 1 });
     schema!(ObservedAt, "ObservedAt", {
         "type": "string",
-        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
     });
 
     impl JsonSchema for Answers {

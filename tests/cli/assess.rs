@@ -258,6 +258,22 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .output()
         .unwrap();
     assert!(coloured.stdout.contains(&0x1b));
+    // scalectl's own `error:` prefix is coloured like clap's, only when asked.
+    let error = scalectl()
+        .args(["--color", "always", "assess", "no-such-file.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&error.stderr)
+            .starts_with("\x1b[1;31merror\x1b[0m: no-such-file.yaml"),
+        "{}",
+        String::from_utf8_lossy(&error.stderr)
+    );
+    let plain = scalectl()
+        .args(["assess", "no-such-file.yaml"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&plain.stderr).starts_with("error: no-such-file.yaml"));
 }
 
 #[test]
