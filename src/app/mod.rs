@@ -101,33 +101,6 @@ fn color_for(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::OsStr;
-
-    #[test]
-    fn colour_follows_the_choice_the_terminal_no_color_and_term() {
-        let auto = ColorChoice::Auto;
-        assert!(color_for(
-            auto,
-            true,
-            None,
-            Some(OsStr::new("xterm-256color"))
-        ));
-        assert!(!color_for(auto, false, None, None));
-        assert!(!color_for(auto, true, Some(OsStr::new("1")), None));
-        assert!(color_for(auto, true, Some(OsStr::new("")), None));
-        assert!(!color_for(auto, true, None, Some(OsStr::new("dumb"))));
-        assert!(color_for(
-            ColorChoice::Always,
-            false,
-            Some(OsStr::new("1")),
-            None
-        ));
-        assert!(!color_for(ColorChoice::Never, true, None, None));
-    }
-}
 
 /// Runs a parsed command line with the process's own streams.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
@@ -254,5 +227,33 @@ pub(crate) fn render_run(
     match output {
         Some(path) => write_output(path, true, inputs, |out| renderer.render(run, out)),
         None => streams.write_with(|out| renderer.render(run, out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_no_color_and_term() {
+        let auto = ColorChoice::Auto;
+        assert!(color_for(
+            auto,
+            true,
+            None,
+            Some(OsStr::new("xterm-256color"))
+        ));
+        assert!(!color_for(auto, false, None, None));
+        assert!(!color_for(auto, true, Some(OsStr::new("1")), None));
+        assert!(color_for(auto, true, Some(OsStr::new("")), None));
+        assert!(!color_for(auto, true, None, Some(OsStr::new("dumb"))));
+        assert!(color_for(
+            ColorChoice::Always,
+            false,
+            Some(OsStr::new("1")),
+            None
+        ));
+        assert!(!color_for(ColorChoice::Never, true, None, None));
     }
 }
