@@ -145,6 +145,11 @@ pub struct AssessArgs {
     /// number of active users, when no query gives it.
     #[arg(long, value_name = "N", value_parser = parse_users, help_heading = "Input")]
     pub users: Option<u64>,
+    /// Skip files in directories that match this glob (repeatable), such as
+    /// `legacy/**`; matched against the path as printed and relative to the
+    /// directory given.
+    #[arg(long, value_name = "GLOB", help_heading = "Input")]
+    pub exclude: Vec<String>,
     /// With --users: scale each load metric by the load model fitted to this
     /// history (as `forecast` fits it), instead of in proportion to users, so
     /// the what-if and the forecast agree on what breaks first.
@@ -271,6 +276,9 @@ pub struct CollectArgs {
     /// The number of active users, when no query gives it: 42000, "42K".
     #[arg(long, value_name = "N", value_parser = parse_users, help_heading = "Input")]
     pub users: Option<u64>,
+    /// The service name to write in the report.
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
+    pub service: Option<String>,
     /// Collect at this time (RFC 3339, a date, or Unix seconds) instead of now.
     #[arg(long, value_name = "TIME", help_heading = "Prometheus")]
     pub at: Option<String>,
@@ -286,8 +294,8 @@ pub struct CollectArgs {
         help_heading = "Prometheus"
     )]
     pub step: String,
-    /// Write to this file (atomically) instead of standard output; a report is
-    /// JSON when the name ends in .json, YAML otherwise.
+    /// Write to this file (atomically) instead of standard output; a report's
+    /// format follows the name (.yaml, .yml, .json or .toml); a history is CSV.
     #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Overwrite the output file if it exists.

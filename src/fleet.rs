@@ -2,7 +2,10 @@
 //! files as given, directories searched recursively in a stable order.
 
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::error::{FileError, Problem};
 use crate::escape::path_name;
@@ -12,15 +15,23 @@ use crate::source::{Format, io_reason};
 /// argument order; a directory contributes its reports (`.yaml`, `.yml`,
 /// `.json`, `.toml`) sorted by path, searched recursively, skipping hidden
 /// entries and never following a symbolic link to a directory (so a link
-/// loop cannot trap the search). A directory that cannot be read, or holds
-/// no report, is an error in its place.
-pub fn expand(args: &[PathBuf]) -> Vec<Result<PathBuf, FileError>> {
+/// loop cannot trap the search). In a directory, files that match an
+/// `exclude` glob (against the path as printed, or relative to the directory
+/// given) are skipped, and so are JSON files that declare themselves
+/// something else: a JSON Schema (`$schema`), a scalectl JSON report or
+/// baseline (`schema_version` and `reports`). A directory that cannot be
+/// read, or holds no report, is an error in its place.
+pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileError>> {
     let mut inputs = Vec::with_capacity(args.len());
     for arg in args {
         if arg.as_os_str() != "-" && arg.is_dir() {
             let mut found = Vec::new();
             let mut errors = Vec::new();
             walk(arg, &mut found, &mut errors);
+            found.retain(|path| {
+                let relative = path.strip_prefix(arg).unwrap_or(path);
+                !(exclude.is_match(path) || exclude.is_match(relative) || not_a_report(path))
+            });
             found.sort();
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(
@@ -35,6 +46,29 @@ pub fn expand(args: &[PathBuf]) -> Vec<Result<PathBuf, FileError>> {
         }
     }
     inputs
+}
+
+/// The first bytes of a JSON file that a report never holds.
+fn not_a_report(path: &Path) -> bool {
+    if Format::from_path(path) != Some(Format::Json) {
+        return false;
+    }
+    let mut head = [0u8; 4096];
+    let Ok(read) = fs::File::open(path).and_then(|mut file| file.read(&mut head)) else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&head[..read]);
+    head.contains("\"$schema\"")
+        || (head.contains("\"schema_version\"") && head.contains("\"reports\""))
+}
+
+/// Compiles `--exclude` globs.
+pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut set = GlobSetBuilder::new();
+    for pattern in patterns {
+        set.add(Glob::new(pattern).map_err(|e| format!("--exclude {pattern:?}: {e}"))?);
+    }
+    set.build().map_err(|e| e.to_string())
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
@@ -87,6 +121,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn schemas_baselines_and_excluded_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            ("a.yaml", "users: 1\n"),
+            (
+                "metrics.schema.json",
+                "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\"}",
+            ),
+            (
+                "baseline.json",
+                "{\"schema_version\": 1, \"status\": \"ok\", \"reports\": []}",
+            ),
+            ("legacy/old.yaml", "users: 1\n"),
+            ("b.json", "{\"users\": 1}"),
+        ] {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let found: Vec<String> = expand(
+            &[root.to_path_buf()],
+            &globs(&["legacy/**".into()]).unwrap(),
+        )
+        .into_iter()
+        .map(|r| r.unwrap().strip_prefix(root).unwrap().display().to_string())
+        .collect();
+        assert_eq!(found, ["a.yaml", "b.json"]);
+        assert!(globs(&["[".into()]).is_err());
+    }
+
+    #[test]
     fn expands_directories_recursively_in_sorted_order() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -103,7 +169,7 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, "users: 1\n").unwrap();
         }
-        let found: Vec<String> = expand(&[root.to_path_buf()])
+        let found: Vec<String> = expand(&[root.to_path_buf()], &GlobSet::empty())
             .into_iter()
             .map(|r| r.unwrap().strip_prefix(root).unwrap().display().to_string())
             .collect();
@@ -118,12 +184,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty");
         fs::create_dir(&empty).unwrap();
-        let results = expand(&[
-            PathBuf::from("z.yaml"),
-            empty.clone(),
-            PathBuf::from("-"),
-            PathBuf::from("a.yaml"),
-        ]);
+        let results = expand(
+            &[
+                PathBuf::from("z.yaml"),
+                empty.clone(),
+                PathBuf::from("-"),
+                PathBuf::from("a.yaml"),
+            ],
+            &GlobSet::empty(),
+        );
         assert_eq!(results[0], Ok(PathBuf::from("z.yaml")));
         assert!(
             results[1]
@@ -145,7 +214,7 @@ mod tests {
         fs::write(root.join("sub/a.yaml"), "users: 1\n").unwrap();
         std::os::unix::fs::symlink(root, root.join("sub/loop")).unwrap();
         std::os::unix::fs::symlink(root.join("sub/a.yaml"), root.join("link.yaml")).unwrap();
-        let found: Vec<PathBuf> = expand(&[root.to_path_buf()])
+        let found: Vec<PathBuf> = expand(&[root.to_path_buf()], &GlobSet::empty())
             .into_iter()
             .map(Result::unwrap)
             .collect();

@@ -62,7 +62,8 @@ pub(super) fn assess_command(
             what_if: None,
         }));
     } else {
-        expanded = fleet::expand(&args.files);
+        let exclude = fleet::globs(&args.exclude).map_err(Error::Usage)?;
+        expanded = fleet::expand(&args.files, &exclude);
         let inputs = &expanded;
         let stdin_count = inputs
             .iter()

@@ -101,7 +101,6 @@ fn color_for(
     }
 }
 
-
 /// Runs a parsed command line with the process's own streams.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let stdout = std::io::stdout();

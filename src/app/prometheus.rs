@@ -208,21 +208,30 @@ pub(super) fn collect_command(
             collected.csv
         }
         None => {
-            let collected = prometheus::collect(
-                &client,
-                &queries,
-                args.users,
-                parse_time(args.at.as_deref())?,
-            )?;
-            note(streams, &collected.notes);
-            let json = args
+            let format = match args
                 .output
-                .as_ref()
-                .is_some_and(|p| Format::from_path(p) == Some(Format::Json));
-            let (text, format) = if json {
-                (collected.json(), Format::Json)
-            } else {
-                (collected.yaml(url), Format::Yaml)
+                .as_deref()
+                .filter(|p| p.as_os_str() != super::STDOUT)
+            {
+                None => Format::Yaml,
+                Some(path) => Format::from_path(path).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--output {}: a report is written as .yaml, .yml, .json or .toml",
+                        path_name(path)
+                    ))
+                })?,
+            };
+            let at = parse_time(args.at.as_deref())?;
+            let mut collected = prometheus::collect(&client, &queries, args.users, at)?;
+            collected.service.clone_from(&args.service);
+            collected.observed_at = Some(crate::date::format_rfc3339(
+                at.unwrap_or_else(super::now_seconds),
+            ));
+            note(streams, &collected.notes);
+            let text = match format {
+                Format::Json => collected.json(),
+                Format::Toml => collected.toml(),
+                Format::Yaml => collected.yaml(url),
             };
             // What is written must be a report that every later command reads.
             let source = Source::from_bytes(

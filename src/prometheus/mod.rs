@@ -25,6 +25,10 @@ const WHOLE_FIELDS: [&str; 3] = ["users", "db_connections", "db_max_connections"
 /// A report collected from Prometheus: its fields, and what was left out and why.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Collected {
+    /// The service name to write, from `--service`.
+    pub service: Option<String>,
+    /// When the numbers were observed, as RFC 3339.
+    pub observed_at: Option<String>,
     /// Field -> value, for the fields that had a value.
     pub values: BTreeMap<&'static str, f64>,
     /// What the user should know: missing series, NaN values, clamped percentages.
@@ -102,6 +106,8 @@ pub fn collect(
 #[derive(serde::Serialize)]
 struct CollectedReport {
     #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     users: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     api_p95_ms: Option<f64>,
@@ -115,14 +121,17 @@ struct CollectedReport {
     cache_hit_rate_pct: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     replication_lag_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observed_at: Option<String>,
 }
 
 impl Collected {
     fn report(&self) -> CollectedReport {
-        let number = |field: &str| self.values.get(field).copied();
+        let number = |field: &str| self.values.get(field).map(|&v| round_collected(v));
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let whole = |field: &str| number(field).map(|v| v as u64);
         CollectedReport {
+            service: self.service.clone(),
             users: whole("users"),
             api_p95_ms: number("api_p95_ms"),
             db_cpu_pct: number("db_cpu_pct"),
@@ -130,7 +139,13 @@ impl Collected {
             db_max_connections: whole("db_max_connections"),
             cache_hit_rate_pct: number("cache_hit_rate_pct"),
             replication_lag_ms: number("replication_lag_ms"),
+            observed_at: self.observed_at.clone(),
         }
+    }
+
+    /// The report as TOML.
+    pub fn toml(&self) -> String {
+        toml::to_string(&self.report()).unwrap_or_default()
     }
 
     /// The report as YAML, written by the serializer, after comments naming
@@ -159,8 +174,19 @@ impl Collected {
     }
 }
 
-/// Every digit a float has, without a needless ".0".
+/// A collected value to two decimals: `rate()` arithmetic leaves float
+/// noise (`240.6249999999999`) that no measurement has.
+fn round_collected(value: f64) -> f64 {
+    if value.abs() < 1e13 {
+        (value * 100.0).round() / 100.0 + 0.0
+    } else {
+        value
+    }
+}
+
+/// A collected value, rounded, without a needless ".0".
 fn format_number_exact(value: f64) -> String {
+    let value = round_collected(value);
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
     } else {

@@ -344,6 +344,57 @@ fn prometheus_end_to_end() {
         "{missing:?}"
     );
 
+    // Collected reports carry their service and time, in the format their
+    // name asks for, so that a folder of them is a history.
+    let daily = work.path().join("daily");
+    std::fs::create_dir(&daily).unwrap();
+    for (days_before, name) in [(2u64, "a.yaml"), (1, "b.json"), (0, "c.toml")] {
+        let when = (server.end - days_before * 86_400).to_string();
+        let out = daily.join(name);
+        let output = scalectl(&[
+            "collect",
+            "--prometheus",
+            url,
+            "--users",
+            "42K",
+            "--service",
+            "checkout",
+            "--at",
+            &when,
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            written.contains("checkout") && written.contains("observed_at"),
+            "{written}"
+        );
+        assert!(
+            !written.contains("99999999"),
+            "values are rounded: {written}"
+        );
+    }
+    let output = scalectl(&["forecast", daily.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let wrong = work.path().join("report.txt");
+    let output = scalectl(&[
+        "collect",
+        "--prometheus",
+        url,
+        "--users",
+        "5",
+        "--output",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains(".yaml, .yml, .json or .toml"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!wrong.exists());
+
     // Credentials in the URL are refused, and never echoed.
     let with_password = url.replace("http://", "http://admin:hunter2@");
     let output = scalectl(&["assess", "--prometheus", &with_password, "--users", "5"]);
