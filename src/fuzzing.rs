@@ -39,6 +39,8 @@ pub fn render_all(report: &Report, ladder: &Ladder) -> Vec<Vec<u8>> {
         &Table {
             color: true,
             quiet: false,
+            width: crate::render::DEFAULT_WIDTH,
+            fit: false,
         },
         &Json,
         &Markdown,

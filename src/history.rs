@@ -62,6 +62,44 @@ impl History {
     }
 }
 
+/// Where each item of a top-level list starts: a line opening with `-` in
+/// YAML, an object at depth one in JSON.
+fn item_starts(source: &Source) -> Vec<Location> {
+    let mut starts = Vec::new();
+    match source.format {
+        Format::Json => {
+            let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+            for (offset, c) in source.text.char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' if in_string => escaped = true,
+                    '"' => in_string = !in_string,
+                    _ if in_string => {}
+                    '[' | '{' => {
+                        if c == '{' && depth == 1 {
+                            starts.push(Location::of_offset(&source.text, offset));
+                        }
+                        depth += 1;
+                    }
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        _ => {
+            for (index, line) in source.text.lines().enumerate() {
+                if line == "-" || line.starts_with("- ") {
+                    starts.push(Location {
+                        line: index + 1,
+                        column: 1,
+                    });
+                }
+            }
+        }
+    }
+    starts
+}
+
 /// Reads a history from a CSV file, a YAML or JSON list of reports, or a
 /// directory of reports.
 pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, FileError> {
@@ -92,19 +130,21 @@ pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, 
             let reports: Vec<RawReport> = source
                 .deserialize()
                 .map_err(|problem| FileError::new(name.clone(), problem))?;
+            let starts = item_starts(&source);
             for (index, raw) in reports.into_iter().enumerate() {
                 let item = format!("report #{}", index + 1);
+                let at = starts.get(index).copied();
                 let report = raw.validate(ladder).map_err(|problems| FileError {
                     path: name.clone(),
                     problems: problems
                         .into_iter()
-                        .map(|problem| Problem::new(format!("{item}: {}", problem.message)))
+                        .map(|problem| Problem::at(at, format!("{item}: {}", problem.message)))
                         .collect(),
                 })?;
                 let obs = observation(&report).ok_or_else(|| {
                     FileError::new(
                         name.clone(),
-                        Problem::new(format!("{item} has no observed_at")),
+                        Problem::at(at, format!("{item} has no observed_at")),
                     )
                 })?;
                 history.add(obs, keep_points);

@@ -34,6 +34,25 @@ pub struct Streams<'a> {
     pub out_is_terminal: bool,
     /// Whether to colour the `error:` prefix on standard error.
     pub err_color: bool,
+    /// The width to lay tables out in, and whether it is the reader's.
+    pub width: (u16, bool),
+}
+
+/// The reader's width: `COLUMNS` when set, else the terminal's when standard
+/// output is one; otherwise the default, and tables are not fitted.
+pub fn reader_width(out_is_terminal: bool) -> (u16, bool) {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok());
+    let terminal = || {
+        out_is_terminal
+            .then(|| comfy_table::Table::new().width())
+            .flatten()
+    };
+    match columns.or_else(terminal) {
+        Some(width) => (width.clamp(40, 500), true),
+        None => (crate::render::DEFAULT_WIDTH, false),
+    }
 }
 
 impl Streams<'_> {
@@ -115,6 +134,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             err: &mut err,
             out_is_terminal,
             err_color,
+            width: reader_width(out_is_terminal),
         },
     )
 }
@@ -211,9 +231,15 @@ pub(crate) fn render_run(
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     let output = output.filter(|path| path.as_os_str() != STDOUT);
+    let (width, fit) = match output {
+        Some(_) => (crate::render::DEFAULT_WIDTH, false),
+        None => streams.width,
+    };
     let table = Table {
         color: color && output.is_none(),
         quiet,
+        width,
+        fit,
     };
     let renderer: &dyn Renderer = match format {
         OutputFormat::Table => &table,

@@ -27,7 +27,7 @@ pub use json::{Json, JsonStage, SCHEMA_VERSION, to_json};
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use sarif::Sarif;
-pub use table::Table;
+pub use table::{DEFAULT_WIDTH, Table};
 
 /// One assessed report and the file it came from.
 #[derive(Debug, Clone)]

@@ -22,10 +22,16 @@ pub struct Table {
     pub color: bool,
     /// Print only the closing summary line (fleet runs).
     pub quiet: bool,
+    /// The width to lay tables out in; a fleet table is fitted to it only
+    /// when `fit` is set (a terminal, or `COLUMNS`), else it is never wrapped.
+    pub width: u16,
+    /// Whether the width is the reader's (a terminal, or `COLUMNS`).
+    pub fit: bool,
 }
 
-/// Width the tables are laid out in, so that output does not depend on the terminal.
-const WIDTH: u16 = 100;
+/// The width tables are laid out in when nothing says otherwise, so that
+/// output does not depend on where it goes.
+pub const DEFAULT_WIDTH: u16 = 100;
 
 impl Renderer for Table {
     fn render(&self, run: &Run<'_>, writer: &mut dyn Write) -> io::Result<()> {
@@ -62,7 +68,7 @@ impl Table {
         let mut grid = Grid::new();
         grid.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(WIDTH);
+            .set_width(self.width);
         if self.color {
             grid.enforce_styling();
         } else {
@@ -216,7 +222,9 @@ impl Table {
         }
         grid.set_header(header);
         let baseline = run.gone.is_some();
-        grid.set_content_arrangement(ContentArrangement::Disabled);
+        if !self.fit {
+            grid.set_content_arrangement(ContentArrangement::Disabled);
+        }
         for result in &run.results {
             let entry = match result {
                 Ok(entry) => entry,

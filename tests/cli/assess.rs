@@ -285,3 +285,35 @@ fn standard_input_can_be_given_only_once() {
         .code(2)
         .stderr("error: `-` (standard input) can be given only once\n");
 }
+
+#[test]
+fn tables_fit_the_readers_width() {
+    let narrow = scalectl()
+        .env("COLUMNS", "60")
+        .args(["assess", "examples/trigger-db-cpu.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(narrow.stdout).unwrap();
+    let widest = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with('│') || l.starts_with('┌'))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap()
+    };
+    assert!(widest(&text) <= 60, "{text}");
+    let wide = scalectl()
+        .env("COLUMNS", "200")
+        .args(["assess", "examples/trigger-db-cpu.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(wide.stdout).unwrap();
+    assert!(widest(&text) > 100 && widest(&text) <= 200, "{text}");
+    // Not a terminal and no COLUMNS: the fixed default.
+    let piped = scalectl()
+        .env_remove("COLUMNS")
+        .args(["assess", "examples/trigger-db-cpu.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(widest(&String::from_utf8(piped.stdout).unwrap()), 100);
+}

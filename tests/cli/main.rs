@@ -14,6 +14,7 @@ mod readme;
 fn cli_cases() {
     trycmd::TestCases::new()
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "")
         .case("tests/cmd/*.toml");
 }
 
@@ -23,5 +24,6 @@ fn cli_cases() {
 fn adversarial_cases() {
     trycmd::TestCases::new()
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "")
         .case("tests/adversarial/*.toml");
 }

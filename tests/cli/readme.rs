@@ -48,6 +48,7 @@ fn every_sample_is_what_the_binary_prints() {
         let output = Command::cargo_bin("scalectl")
             .unwrap()
             .env("NO_COLOR", "1")
+            .env_remove("COLUMNS")
             .args(words(command))
             .output()
             .unwrap();
