@@ -64,6 +64,9 @@ struct RawReport {
     recommended_stage: RawStage,
     alarms: Vec<RawAlarm>,
     status: Severity,
+    /// Absent in baselines saved before it was written.
+    #[serde(default)]
+    measured: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,23 +81,24 @@ struct RawAlarm {
 }
 
 /// What an earlier run found, per report file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Baseline {
     /// By the report's path made absolute from the baseline's root.
     reports: BTreeMap<String, BaselineReport>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct BaselineReport {
     /// The path as the baseline wrote it.
     file: String,
+    measured: BTreeMap<String, f64>,
     recommended_stage: u32,
     status: Severity,
     alarms: BTreeMap<String, Severity>,
 }
 
 /// How one report compares with the baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportChange {
     /// The report as a whole, by its status.
     pub status: Change,
@@ -104,6 +108,20 @@ pub struct ReportChange {
     pub alarms: BTreeMap<String, Change>,
     /// Rules that alarmed in the baseline and no longer do.
     pub resolved: Vec<String>,
+    /// What changed, with its value before and now: the measured numbers
+    /// and the recommended stage.
+    pub values: Vec<ValueChange>,
+}
+
+/// One number, before and now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueChange {
+    /// The report field, or `recommended_stage`.
+    pub field: String,
+    /// Its value in the baseline.
+    pub before: f64,
+    /// Its value now.
+    pub now: f64,
 }
 
 impl ReportChange {
@@ -153,6 +171,7 @@ impl Baseline {
             let key = report_key(root, &r.file);
             let report = BaselineReport {
                 file: r.file.clone(),
+                measured: r.measured,
                 recommended_stage: r.recommended_stage.id,
                 status: r.status,
                 alarms: r.alarms.into_iter().map(|a| (a.rule, a.severity)).collect(),
@@ -181,6 +200,7 @@ impl Baseline {
                     .map(|a| (a.rule.clone(), Change::New))
                     .collect(),
                 resolved: Vec::new(),
+                values: Vec::new(),
             };
         };
         let alarms = now
@@ -200,11 +220,31 @@ impl Baseline {
             .filter(|rule| !now.alarms.iter().any(|a| &a.rule == *rule))
             .cloned()
             .collect();
+        let mut values: Vec<ValueChange> = now
+            .measured
+            .iter()
+            .filter_map(|(field, &value)| {
+                let &old = before.measured.get(*field)?;
+                ((old - value).abs() > f64::EPSILON * old.abs().max(1.0)).then(|| ValueChange {
+                    field: (*field).to_owned(),
+                    before: old,
+                    now: value,
+                })
+            })
+            .collect();
+        if before.recommended_stage != now.recommended_stage.id {
+            values.push(ValueChange {
+                field: "recommended_stage".to_owned(),
+                before: f64::from(before.recommended_stage),
+                now: f64::from(now.recommended_stage.id),
+            });
+        }
         ReportChange {
             status: Change::of(before.status, now.status),
             stage: Change::of(before.recommended_stage, now.recommended_stage.id),
             alarms,
             resolved,
+            values,
         }
     }
 

@@ -120,6 +120,19 @@ pub struct AssessArgs {
     /// Write the output to this file (atomically) instead of standard output.
     #[arg(long, short, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
+    /// Also (or instead) write FORMAT, to PATH or standard output
+    /// (repeatable), as in `--output-format sarif:scalectl.sarif
+    /// --output-format github`: one run, several outputs.
+    #[arg(long, value_name = "FORMAT[:PATH]", value_parser = parse_output_spec, conflicts_with = "output", help_heading = "Output")]
+    pub output_format: Vec<OutputSpec>,
+    /// Write the JSON report of this run to PATH as a baseline (for
+    /// --baseline later), and exit 0 whatever the alarms (2 on bad input).
+    #[arg(long, value_name = "PATH", help_heading = "Gate")]
+    pub write_baseline: Option<PathBuf>,
+    /// Print how many times each rule alarmed, by severity, across the
+    /// fleet, instead of the reports.
+    #[arg(long, help_heading = "Output")]
+    pub statistics: bool,
     /// Print only the closing summary line (and errors) in the table format.
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
@@ -132,6 +145,14 @@ pub struct AssessArgs {
     /// ones that got worse), so a fleet that is already red can adopt the gate.
     #[arg(long, requires = "baseline", help_heading = "Gate")]
     pub fail_on_new: bool,
+    /// Only these rules and findings alarm (repeatable); the others are
+    /// shown as suppressed.
+    #[arg(long, value_name = "RULE", help_heading = "Gate")]
+    pub select: Vec<String>,
+    /// Suppress this rule or finding in every report (repeatable); shown as
+    /// suppressed with the reason "--ignore", never dropped.
+    #[arg(long, value_name = "RULE", help_heading = "Gate")]
+    pub ignore: Vec<String>,
     /// Let a report that measures nothing but users pass the gate (its status
     /// is still `unknown`, with the finding `not-measured`).
     #[arg(long, help_heading = "Gate")]
@@ -322,6 +343,35 @@ pub struct PlanArgs {
     pub format: ListFormat,
 }
 
+/// One output of a run: a format, and the file it goes to (standard output
+/// when `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// The format.
+    pub format: OutputFormat,
+    /// The file, when not standard output.
+    pub path: Option<PathBuf>,
+}
+
+fn parse_output_spec(text: &str) -> Result<OutputSpec, String> {
+    let (name, path) = match text.split_once(':') {
+        Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+        Some((name, _)) => (name, None),
+        None => (text, None),
+    };
+    let format = OutputFormat::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = OutputFormat::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        format!(
+            "unknown format `{name}`; expected one of {}",
+            names.join(", ")
+        )
+    })?;
+    Ok(OutputSpec { format, path })
+}
+
 fn parse_users(text: &str) -> Result<u64, String> {
     Users::parse(text).map(|u| u.0)
 }
@@ -494,6 +544,8 @@ pub enum OutputFormat {
     Junit,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// One line per alarm, `path:line:col: severity rule-id message`.
+    Concise,
 }
 
 /// When to use colour.

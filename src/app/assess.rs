@@ -39,9 +39,33 @@ pub(super) fn assess_command(
     run.root = Some(path_name(&cwd));
     let mut expanded = Vec::new();
     run.allow_unmeasured = args.allow_unmeasured;
+    let known: Vec<&str> = ladder
+        .rule_ids()
+        .chain(crate::engine::BUILTIN_ALARMS.iter().map(|(id, _)| *id))
+        .collect();
+    for (flag, rule) in args
+        .select
+        .iter()
+        .map(|r| ("--select", r))
+        .chain(args.ignore.iter().map(|r| ("--ignore", r)))
+    {
+        if !known.contains(&rule.as_str()) {
+            let hint = crate::suggest::nearest(rule, known.iter().copied()).map_or_else(
+                || format!("known: {}", known.join(", ")),
+                |n| format!("did you mean `{n}`?"),
+            );
+            return Err(Error::Usage(format!("{flag} {rule}: unknown rule; {hint}")));
+        }
+    }
     let options = Options {
         today: Some(today()),
         max_age_days: f64::from(args.max_age),
+        select: args.select.clone(),
+        ignore: args
+            .ignore
+            .iter()
+            .map(|rule| (rule.clone(), "ignored with --ignore".to_owned()))
+            .collect(),
     };
     if let Some((client, queries)) = connect(&args.connection, streams)? {
         let url = client.shown();
@@ -119,15 +143,63 @@ pub(super) fn assess_command(
     inputs.extend(args.ladder.as_deref());
     inputs.extend(args.baseline.as_deref());
     inputs.extend(args.connection.queries.as_deref());
-    render_run(
-        &run,
-        args.format,
-        color,
-        args.quiet,
-        args.output.as_deref(),
-        &inputs,
-        streams,
-    )?;
+    if args.statistics {
+        streams.write_out(&crate::render::statistics(&run))?;
+    } else if args.output_format.is_empty() {
+        render_run(
+            &run,
+            args.format,
+            color,
+            args.quiet,
+            args.output.as_deref(),
+            &inputs,
+            streams,
+        )?;
+    } else {
+        let to_stdout = args
+            .output_format
+            .iter()
+            .filter(|spec| spec.path.as_ref().is_none_or(|p| p.as_os_str() == "-"))
+            .count();
+        if to_stdout > 1 {
+            return Err(Error::Usage(
+                "--output-format: at most one output can go to standard output; give the others a :PATH".into(),
+            ));
+        }
+        for spec in &args.output_format {
+            render_run(
+                &run,
+                spec.format,
+                color,
+                args.quiet,
+                spec.path.as_deref(),
+                &inputs,
+                streams,
+            )?;
+        }
+    }
+    if let Some(path) = &args.write_baseline {
+        super::render_run(
+            &run,
+            OutputFormat::Json,
+            false,
+            false,
+            Some(path),
+            &inputs,
+            streams,
+        )?;
+        let _ = writeln!(
+            streams.err,
+            "baseline written: {} ({} reports); compare later runs with --baseline {0}",
+            path_name(path),
+            run.entries().count()
+        );
+        return Ok(if run.errors().next().is_some() {
+            Outcome::InputError
+        } else {
+            Outcome::Pass
+        });
+    }
     Ok(Outcome::of_run(&run))
 }
 

@@ -17,7 +17,7 @@ use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
 use crate::output::{write_atomic, write_output};
-use crate::render::{self, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
+use crate::render::{self, Concise, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
 use crate::source::Source;
 use crate::{schema, template};
 
@@ -248,6 +248,7 @@ pub(crate) fn render_run(
         OutputFormat::Github => &Github,
         OutputFormat::Junit => &Junit,
         OutputFormat::Sarif => &Sarif,
+        OutputFormat::Concise => &Concise,
     };
     match output {
         Some(path) => write_output(path, true, inputs, |out| renderer.render(run, out)),

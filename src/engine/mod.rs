@@ -94,6 +94,12 @@ pub struct Assessment<'a> {
     pub triggers: Vec<&'a Rule>,
     /// Alarms, critical first, then in ladder order.
     pub alarms: Vec<Alarm>,
+    /// Alarms suppressed (`ignore:` in the report, `--ignore`, `--select`),
+    /// each with its reason; they neither count nor fail the gate.
+    pub suppressed: Vec<Suppressed>,
+    /// The report's measured numbers, by field (users, metrics and spend), as
+    /// baselines compare them.
+    pub measured: std::collections::BTreeMap<&'static str, f64>,
     /// Ids of the rules and built-in checks that had what they need to run.
     pub evaluated: Vec<String>,
     /// Report fields needed by some rule that the report does not give.
@@ -102,6 +108,16 @@ pub struct Assessment<'a> {
     pub next_steps: Vec<String>,
     /// The worst alarm severity.
     pub status: Severity,
+}
+
+/// An alarm that was suppressed, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suppressed {
+    /// The alarm as it would have been raised.
+    #[serde(flatten)]
+    pub alarm: Alarm,
+    /// Why it is suppressed.
+    pub reason: String,
 }
 
 /// A signed range of US dollars a month: what a move adds (or saves).
@@ -122,12 +138,17 @@ impl Assessment<'_> {
 
 /// What the engine needs besides the report and the ladder: the day to judge
 /// a report's age against (the engine reads no clock), and the age limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Today, in days since 1970-01-01 (UTC); `None` skips the age check.
     pub today: Option<f64>,
     /// A report observed more than this many days before `today` is stale.
     pub max_age_days: f64,
+    /// When not empty, only these rules and findings alarm; the others are
+    /// suppressed ("not selected").
+    pub select: Vec<String>,
+    /// Rules and findings suppressed for every report, with the reason shown.
+    pub ignore: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -135,6 +156,8 @@ impl Default for Options {
         Self {
             today: None,
             max_age_days: DEFAULT_MAX_AGE_DAYS,
+            select: Vec::new(),
+            ignore: Vec::new(),
         }
     }
 }
@@ -231,6 +254,35 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         }
     }
     alarms.sort_by_key(|alarm| Reverse(alarm.severity));
+    // Suppressions: never dropped silently, each kept with its reason.
+    let mut suppressed = Vec::new();
+    alarms.retain(|alarm| {
+        let reason = report
+            .ignore
+            .get(&alarm.rule)
+            .cloned()
+            .or_else(|| {
+                options
+                    .ignore
+                    .iter()
+                    .find(|(rule, _)| *rule == alarm.rule)
+                    .map(|(_, reason)| reason.clone())
+            })
+            .or_else(|| {
+                (!options.select.is_empty() && !options.select.contains(&alarm.rule))
+                    .then(|| "not selected (--select)".to_owned())
+            });
+        match reason {
+            Some(reason) => {
+                suppressed.push(Suppressed {
+                    alarm: alarm.clone(),
+                    reason,
+                });
+                false
+            }
+            None => true,
+        }
+    });
     let status = alarms
         .iter()
         .map(|a| a.severity)
@@ -254,6 +306,8 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         reason: String::new(),
         triggers,
         alarms,
+        suppressed,
+        measured: measured(report),
         evaluated,
         missing_metrics,
         next_steps: Vec::new(),
@@ -262,6 +316,26 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     assessment.reason = advice::reason(&assessment);
     assessment.next_steps = advice::next_steps(&assessment, report, ladder);
     assessment
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn measured(report: &Report) -> std::collections::BTreeMap<&'static str, f64> {
+    [
+        ("users", Some(report.users as f64)),
+        ("api_p95_ms", report.api_p95_ms),
+        ("db_cpu_pct", report.db_cpu_pct),
+        ("db_connections", report.db_connections.map(|v| v as f64)),
+        (
+            "db_max_connections",
+            report.db_max_connections.map(|v| v as f64),
+        ),
+        ("cache_hit_rate_pct", report.cache_hit_rate_pct),
+        ("replication_lag_ms", report.replication_lag_ms),
+        ("monthly_cost_usd", report.monthly_cost_usd),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| Some((field, value?)))
+    .collect()
 }
 
 /// The alarm a rule raises for an observed value, if any.

@@ -485,6 +485,7 @@ fn a_report_older_than_the_limit_is_stale() {
     let options = Options {
         today: Some(today),
         max_age_days: 30.0,
+        ..Options::default()
     };
     let a = assess_with(&old, &ladder, &options);
     let stale = a.alarms.iter().find(|x| x.rule == "stale-report").unwrap();
@@ -499,12 +500,14 @@ fn a_report_older_than_the_limit_is_stale() {
     let fresh = Options {
         today: Some(today),
         max_age_days: 3_000.0,
+        ..Options::default()
     };
     assert!(assess_with(&old, &ladder, &fresh).alarms.is_empty());
     // Exactly at the limit is not stale.
     let at = Options {
         today: Some(crate::date::days_from_civil(2019, 3, 31) as f64),
         max_age_days: 30.0,
+        ..Options::default()
     };
     assert!(assess_with(&old, &ladder, &at).alarms.is_empty());
     assert!(
@@ -539,4 +542,39 @@ fn a_custom_ladder_changes_every_answer() {
     let default = assess(&report, &default_ladder);
     assert_eq!(default.stage.id, 1);
     assert!(default.alarms.iter().all(|x| x.rule != "db-cpu"));
+}
+
+#[test]
+fn suppressed_alarms_keep_their_reason_and_leave_the_status() {
+    let ladder = ladder();
+    let r = report(
+        "users: 50K\nreplication_lag_ms: 900\ndb_cpu_pct: 65\nignore:\n  replication-lag: \"no replicas yet\"\n",
+    );
+    let a = assess(&r, &ladder);
+    assert_eq!(a.status, Severity::Warning);
+    assert_eq!(a.suppressed.len(), 1);
+    assert_eq!(a.suppressed[0].alarm.rule, "replication-lag");
+    assert_eq!(a.suppressed[0].reason, "no replicas yet");
+    assert!(
+        a.next_steps
+            .iter()
+            .all(|s| !s.starts_with("replication-lag"))
+    );
+    let options = Options {
+        select: vec!["replication-lag".into()],
+        ignore: vec![("replication-lag".into(), "ignored with --ignore".into())],
+        ..Options::default()
+    };
+    let selected = assess_with(&r, &ladder, &options);
+    assert!(selected.alarms.is_empty());
+    let reasons: Vec<&str> = selected
+        .suppressed
+        .iter()
+        .map(|s| s.reason.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["no replicas yet", "not selected (--select)"],
+        "the report's reason wins"
+    );
 }

@@ -58,6 +58,10 @@ pub struct RawReport {
     /// date-time. Required for reports that make up a history (`forecast`).
     #[serde(default)]
     pub observed_at: Option<ObservedAt>,
+    /// Rules or findings suppressed for this report: rule id -> the reason
+    /// (required). Suppressed alarms are shown with their reason, never dropped.
+    #[serde(default)]
+    pub ignore: Option<BTreeMap<String, String>>,
 }
 
 /// A validated metrics report: every number is in range and `current_stage`
@@ -88,6 +92,8 @@ pub struct Report {
     pub checklist: Answers,
     /// When the numbers were observed, in days since 1970-01-01.
     pub observed_at: Option<f64>,
+    /// Suppressed rules and findings, with their reasons.
+    pub ignore: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -266,7 +272,7 @@ impl FieldProblem {
 
 impl RawReport {
     /// The field names, in report order.
-    pub const FIELDS: [&'static str; 12] = [
+    pub const FIELDS: [&'static str; 13] = [
         "service",
         "users",
         "api_p95_ms",
@@ -279,6 +285,7 @@ impl RawReport {
         "monthly_cost_usd",
         "checklist",
         "observed_at",
+        "ignore",
     ];
 
     /// Checks the fields that depend on the ladder, on each other and on the
@@ -312,6 +319,34 @@ impl RawReport {
                 ),
             });
         }
+        for (rule, reason) in self.ignore.iter().flatten() {
+            let known: Vec<&str> = ladder
+                .rule_ids()
+                .chain(crate::engine::BUILTIN_ALARMS.iter().map(|(id, _)| *id))
+                .collect();
+            if !known.contains(&rule.as_str()) {
+                let hint = match crate::suggest::nearest(rule, known.iter().copied()) {
+                    Some(nearest) => format!("did you mean `{nearest}`?"),
+                    None => format!("expected one of {}", known.join(", ")),
+                };
+                problems.push(FieldProblem {
+                    key: "ignore".to_owned(),
+                    also: None,
+                    message: format!(
+                        "ignore: unknown rule `{}`; {hint}",
+                        crate::escape::echo(rule)
+                    ),
+                });
+            } else if reason.trim().is_empty() {
+                problems.push(FieldProblem {
+                    key: "ignore".to_owned(),
+                    also: None,
+                    message: format!(
+                        "ignore: `{rule}` needs a reason (`{rule}: \"why it does not apply\"`)"
+                    ),
+                });
+            }
+        }
         if let Some(answers) = &self.checklist {
             problems.extend(
                 checklist::answer_problems(answers.0.keys().map(String::as_str))
@@ -344,6 +379,7 @@ impl RawReport {
             monthly_cost_usd: self.monthly_cost_usd.map(|v| v.0),
             checklist: self.checklist.unwrap_or_default(),
             observed_at: self.observed_at.map(|o| o.0),
+            ignore: self.ignore.unwrap_or_default(),
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::engine::Severity;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Github;
 
-/// Escapes a workflow command's message.
 /// Escapes a workflow command's message. The log is read by people too, so
 /// other control characters are escaped as in every human output.
 fn data(text: &str) -> String {
@@ -59,6 +58,16 @@ impl Renderer for Github {
                             entry.line_of(&alarm.metric),
                             &format!("scalectl {} ({})", alarm.rule, alarm.severity),
                             &format!("{}. {}", alarm.message, alarm.remedy),
+                        )?;
+                    }
+                    for s in &entry.assessment.suppressed {
+                        annotation(
+                            out,
+                            "notice",
+                            &entry.file,
+                            entry.line_of(&s.alarm.metric),
+                            &format!("scalectl {} (suppressed)", s.alarm.rule),
+                            &format!("{}. Suppressed: {}", s.alarm.message, s.reason),
                         )?;
                     }
                 }

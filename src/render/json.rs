@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, DeltaRange, Severity, WhatIf};
+use crate::engine::{Alarm, DeltaRange, Severity, Suppressed, WhatIf};
 use crate::error::Error;
 use crate::ladder::{CostRange, Stage};
 use crate::parallel;
@@ -31,7 +31,9 @@ struct JsonReport<'a> {
     next_stage: Option<JsonStage<'a>>,
     reason: &'a str,
     alarms: &'a [Alarm],
+    suppressed: &'a [Suppressed],
     missing_metrics: &'a [&'static str],
+    measured: &'a std::collections::BTreeMap<&'static str, f64>,
     next_steps: &'a [String],
     status: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +108,9 @@ impl<'a> JsonReport<'a> {
             next_stage: a.next_stage.map(JsonStage::new),
             reason: &a.reason,
             alarms: &a.alarms,
+            suppressed: &a.suppressed,
             missing_metrics: &a.missing_metrics,
+            measured: &a.measured,
             next_steps: &a.next_steps,
             status: a.status,
             baseline: entry.change.as_ref(),

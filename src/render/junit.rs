@@ -113,6 +113,18 @@ impl Renderer for Junit {
     }
 }
 
+/// Evaluated checks whose alarm is suppressed: reported as skipped.
+fn skipped(entry: &Entry<'_>) -> usize {
+    let a = &entry.assessment;
+    a.evaluated
+        .iter()
+        .filter(|rule| {
+            !a.alarms.iter().any(|alarm| &alarm.rule == *rule)
+                && a.suppressed.iter().any(|s| &s.alarm.rule == *rule)
+        })
+        .count()
+}
+
 fn suite<W: Write>(w: &mut Writer<W>, run: &Run<'_>, entry: &Entry<'_>) -> io::Result<()> {
     let a = &entry.assessment;
     let name = xml_text(entry.name());
@@ -123,7 +135,7 @@ fn suite<W: Write>(w: &mut Writer<W>, run: &Run<'_>, entry: &Entry<'_>) -> io::R
             ("tests", a.evaluated.len().to_string().as_str()),
             ("failures", failures(run, entry).to_string().as_str()),
             ("errors", "0"),
-            ("skipped", "0"),
+            ("skipped", skipped(entry).to_string().as_str()),
         ])
         .write_inner_content(|w| {
             w.create_element("properties").write_inner_content(|w| {
@@ -178,9 +190,20 @@ fn suite<W: Write>(w: &mut Writer<W>, run: &Run<'_>, entry: &Entry<'_>) -> io::R
                             Ok(())
                         })?;
                     }
-                    None => {
-                        case.write_empty()?;
-                    }
+                    None => match a.suppressed.iter().find(|s| &s.alarm.rule == rule) {
+                        Some(suppressed) => {
+                            let reason = xml_text(&format!("suppressed: {}", suppressed.reason));
+                            case.write_inner_content(|w| {
+                                w.create_element("skipped")
+                                    .with_attributes([("message", reason.as_str())])
+                                    .write_empty()?;
+                                Ok(())
+                            })?;
+                        }
+                        None => {
+                            case.write_empty()?;
+                        }
+                    },
                 }
             }
             Ok(())

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::table::change_summary;
 use super::{Renderer, Run};
-use crate::engine::{cost_range_text, format_dollars, format_value};
+use crate::engine::{Severity, cost_range_text, format_dollars, format_value};
 use crate::metric::format_count;
 
 /// Renders Markdown.
@@ -34,6 +34,52 @@ fn cell(text: &str) -> String {
     out
 }
 
+/// GitHub's limit for a pull-request comment, in characters, less room for
+/// whatever wraps it.
+const MAX_COMMENT_CHARS: usize = 65_000;
+
+/// The table rows and report sections, within `budget` characters: all of
+/// them when they fit; else the failing reports only, as many sections as
+/// fit, and a line saying what was left out.
+fn fit_comment(rows: &[(bool, String)], sections: &[(bool, String)], budget: usize) -> String {
+    let all: String = rows
+        .iter()
+        .chain(sections)
+        .map(|(_, text)| text.as_str())
+        .collect();
+    if all.chars().count() <= budget {
+        return all;
+    }
+    let passing = rows.iter().filter(|(ok, _)| *ok).count();
+    let mut out: String = rows
+        .iter()
+        .filter(|(ok, _)| !ok)
+        .map(|(_, text)| text.as_str())
+        .collect();
+    if passing > 0 {
+        let _ = writeln!(
+            out,
+            "\n{passing} passing reports are not listed, to fit a comment."
+        );
+    }
+    let footer_room = 300;
+    let mut left_out = 0;
+    for (_, section) in sections.iter().filter(|(ok, _)| !ok) {
+        if out.chars().count() + section.chars().count() + footer_room <= budget {
+            out.push_str(section);
+        } else {
+            left_out += 1;
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{left_out} failing reports are left out to stay under GitHub's 65,536-character limit for a comment; the JSON and SARIF outputs hold them all._"
+        );
+    }
+    out
+}
+
 impl Renderer for Markdown {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut md = String::new();
@@ -47,7 +93,13 @@ impl Renderer for Markdown {
             if baseline { " vs baseline |" } else { "" },
             if baseline { "---|" } else { "" },
         );
+        // Each row and each section, and whether it is a passing report.
+        let mut rows: Vec<(bool, String)> = Vec::new();
         for result in &run.results {
+            let mut md = String::new();
+            let passing = result
+                .as_ref()
+                .is_ok_and(|e| e.assessment.status == Severity::Ok);
             match result {
                 Ok(entry) => {
                     let a = &entry.assessment;
@@ -84,14 +136,19 @@ impl Renderer for Markdown {
                 }
             }
             md.push('\n');
+            rows.push((passing, md));
         }
+        let mut sections: Vec<(bool, String)> = Vec::new();
         for error in run.errors() {
+            let mut md = String::new();
             let _ = writeln!(md, "\n### {}: error\n", cell(&error.path));
             for line in error.to_string().lines() {
                 let _ = writeln!(md, "- {}", cell(line));
             }
+            sections.push((false, md));
         }
         for entry in run.entries() {
+            let mut md = String::new();
             let a = &entry.assessment;
             let _ = writeln!(
                 md,
@@ -128,13 +185,27 @@ impl Renderer for Markdown {
                 for alarm in &a.alarms {
                     let _ = writeln!(md, "- **{}**: {}", cell(&alarm.rule), cell(&alarm.remedy));
                 }
+            }
+            if !a.suppressed.is_empty() {
+                md.push_str("\n**Suppressed**\n\n");
+                for s in &a.suppressed {
+                    let _ = writeln!(
+                        md,
+                        "- {} ({}): {}",
+                        cell(&s.alarm.rule),
+                        s.alarm.severity,
+                        cell(&s.reason)
+                    );
+                }
                 md.push('\n');
             }
             md.push_str("**Next steps**\n\n");
             for (i, step) in a.next_steps.iter().enumerate() {
                 let _ = writeln!(md, "{}. {}", i + 1, cell(step));
             }
+            sections.push((a.status == Severity::Ok, md));
         }
+        md.push_str(&fit_comment(&rows, &sections, MAX_COMMENT_CHARS - md.len()));
         out.write_all(md.as_bytes())
     }
 }

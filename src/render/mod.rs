@@ -1,6 +1,7 @@
 //! Turning assessments into output: one renderer per format behind one trait.
 
 pub mod checklist;
+mod concise;
 pub mod forecast;
 mod github;
 mod json;
@@ -22,6 +23,7 @@ use crate::metric::Metric;
 use crate::metric::format_count;
 use serde::Serialize;
 
+pub use concise::{Concise, statistics};
 pub use github::Github;
 pub use json::{Json, JsonStage, SCHEMA_VERSION, to_json};
 pub use junit::Junit;

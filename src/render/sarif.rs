@@ -77,6 +77,14 @@ struct SarifResult {
     level: &'static str,
     message: Text,
     locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<Suppression>,
+}
+
+#[derive(Serialize)]
+struct Suppression {
+    kind: &'static str,
+    justification: String,
 }
 
 #[derive(Serialize)]
@@ -173,6 +181,26 @@ impl Renderer for Sarif {
                         text: format!("{}: {}", entry.name(), alarm.message),
                     },
                     locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
+                    suppressions: Vec::new(),
+                });
+            }
+            for s in &entry.assessment.suppressed {
+                let alarm = &s.alarm;
+                results.push(SarifResult {
+                    rule_id: alarm.rule.clone(),
+                    rule_index: rules.iter().position(|r| r.id == alarm.rule).unwrap_or(0),
+                    level: match alarm.severity {
+                        Severity::Critical | Severity::Unknown => "error",
+                        _ => "warning",
+                    },
+                    message: Text {
+                        text: format!("{}: {}", entry.name(), alarm.message),
+                    },
+                    locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
+                    suppressions: vec![Suppression {
+                        kind: "external",
+                        justification: s.reason.clone(),
+                    }],
                 });
             }
         }

@@ -199,6 +199,19 @@ impl Table {
             let _ = writeln!(out, "\nAlarms\n{alarms}");
         }
 
+        if !a.suppressed.is_empty() {
+            let _ = writeln!(out, "\nSuppressed");
+            for s in &a.suppressed {
+                let _ = writeln!(
+                    out,
+                    "  {} ({}): {}",
+                    s.alarm.rule,
+                    s.alarm.severity,
+                    line(&s.reason)
+                );
+            }
+        }
+
         let _ = writeln!(out, "\nNext steps");
         for (i, step) in a.next_steps.iter().enumerate() {
             let _ = writeln!(out, "{:>3}. {step}", i + 1);
@@ -323,6 +336,27 @@ pub fn change_summary(change: &ReportChange) -> String {
     }
     if !change.resolved.is_empty() {
         parts.push(format!("resolved {}", change.resolved.join(", ")));
+    }
+    for value in &change.values {
+        let field = if value.field == "recommended_stage" {
+            "stage"
+        } else {
+            value.field.as_str()
+        };
+        let show = |v: f64| {
+            if field == "stage" {
+                format_value("current_stage", v)
+                    .trim_start_matches("stage ")
+                    .to_owned()
+            } else {
+                format_value(field, v)
+            }
+        };
+        parts.push(format!(
+            "{field} {} -> {}",
+            show(value.before),
+            show(value.now)
+        ));
     }
     parts.join("; ")
 }

@@ -93,6 +93,18 @@ fn sarif_output_validates_against_the_sarif_schema() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+    // A suppressed alarm is a result with its justification, still valid.
+    let suppressed = json(&run(&[
+        "assess",
+        "--format",
+        "sarif",
+        "tests/fixtures/ignore-with-reason.yaml",
+    ]));
+    let errors: Vec<String> = validator
+        .iter_errors(&suppressed)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let db_cpu = results
         .iter()
@@ -188,7 +200,9 @@ fn output_is_written_atomically_and_keeps_the_exit_code() {
 
 #[test]
 fn output_is_byte_identical_from_run_to_run() {
-    for format in ["table", "json", "markdown", "github", "junit", "sarif"] {
+    for format in [
+        "table", "json", "markdown", "github", "junit", "sarif", "concise",
+    ] {
         let first = run(&["assess", "--format", format, "tests/fleet"]);
         let second = run(&["assess", "--format", format, "tests/fleet"]);
         assert_eq!(first.stdout, second.stdout, "{format}");
@@ -458,4 +472,75 @@ fn baselines_match_reports_however_their_paths_are_written() {
         text.contains("removed (in the baseline, not in this run): reports/a.yaml"),
         "{text}"
     );
+}
+
+/// A pull-request comment stays under GitHub's 65,536 characters however
+/// large the fleet: passing reports collapse into a count, and what is left
+/// out is said.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..400 {
+        let cpu = if i % 4 == 0 { 85 } else { 30 };
+        fs::write(
+            dir.path().join(format!("svc-{i:03}.yaml")),
+            format!("service: svc-{i}\nusers: 50K\ndb_cpu_pct: {cpu}\napi_p95_ms: 90\n"),
+        )
+        .unwrap();
+    }
+    let output = run(&[
+        "assess",
+        "--format",
+        "markdown",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.chars().count() <= 65_536,
+        "{} characters",
+        text.chars().count()
+    );
+    assert!(
+        text.contains("300 passing reports are not listed"),
+        "{}",
+        &text[text.len() - 500..]
+    );
+    assert!(text.contains("failing reports are left out"));
+    assert!(text.contains("svc-0 ("), "a failing report is detailed");
+    let small = run(&["assess", "--format", "markdown", "tests/fleet"]);
+    assert!(
+        !String::from_utf8(small.stdout)
+            .unwrap()
+            .contains("not listed")
+    );
+}
+
+#[test]
+fn write_baseline_exits_0_on_a_red_fleet_and_changes_show_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("a.yaml");
+    fs::write(&report, "service: checkout\nusers: 42K\ndb_cpu_pct: 75\n").unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let output = run(&[
+        "assess",
+        "--write-baseline",
+        baseline.to_str().unwrap(),
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a red fleet still writes its baseline and passes"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("baseline written"));
+    fs::write(&report, "service: checkout\nusers: 85K\ndb_cpu_pct: 90\n").unwrap();
+    let output = run(&[
+        "assess",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        report.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("db_cpu_pct 75% -> 90%"), "{text}");
+    assert!(text.contains("users 42,000 -> 85,000"), "{text}");
 }

@@ -145,6 +145,7 @@ proptest! {
         let options = Options {
             today: report.observed_at.map(|at| at + age),
             max_age_days: 30.0,
+            ..Options::default()
         };
         let a = assess_with(&report, &ladder, &options);
         for alarm in &a.alarms {
