@@ -26,6 +26,18 @@ and says which alarms fired, what to change next and what that costs. Scale the 
 database first, and only when the measurements say so."
 )]
 pub struct Cli {
+    /// A config file to use instead of the scalectl.toml found by walking up
+    /// from the current directory.
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Global")]
+    pub config: Option<PathBuf>,
+    /// Use no config file.
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "config",
+        help_heading = "Global"
+    )]
+    pub no_config: bool,
     /// When to colour the output: auto, always or never.
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN", hide_possible_values = true, help_heading = "Global")]
     pub color: ColorChoice,
@@ -75,6 +87,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the metrics report or of the ladder file.
     Schema(SchemaArgs),
+    /// Print the effective settings of `assess` and where each comes from:
+    /// the command line, the config file, or the default.
+    Config,
     /// Print a shell completion script.
     ///
     /// For example: scalectl completions bash > ~/.local/share/bash-completion/completions/scalectl
@@ -103,12 +118,13 @@ pub struct AssessArgs {
         help_heading = "Prometheus"
     )]
     pub at: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table, help_heading = "Output")]
-    pub format: OutputFormat,
-    /// The lowest alarm severity that makes the command exit 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Critical, value_name = "SEVERITY", help_heading = "Gate")]
-    pub fail_on: FailOn,
+    /// Output format [default: table, or the config file's output-format].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<OutputFormat>,
+    /// The lowest alarm severity that makes the command exit 1 [default:
+    /// critical, or the config file's fail-on].
+    #[arg(long, value_enum, value_name = "SEVERITY", help_heading = "Gate")]
+    pub fail_on: Option<FailOn>,
     /// A ladder file to use instead of the built-in stages.toml.
     #[arg(
         long = "ladder",
@@ -158,9 +174,9 @@ pub struct AssessArgs {
     #[arg(long, help_heading = "Gate")]
     pub allow_unmeasured: bool,
     /// A report whose observed_at is more than DAYS old gets the warning
-    /// `stale-report`.
-    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500), help_heading = "Gate")]
-    pub max_age: u32,
+    /// `stale-report` [default: 30, or the config file's max-age].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500), help_heading = "Gate")]
+    pub max_age: Option<u32>,
     /// What if the system had N users: scale today's load metrics with users
     /// and assess that (250000, "250K", "1.2M"). With --prometheus: the
     /// number of active users, when no query gives it.
@@ -353,7 +369,8 @@ pub struct OutputSpec {
     pub path: Option<PathBuf>,
 }
 
-fn parse_output_spec(text: &str) -> Result<OutputSpec, String> {
+/// Parses `FORMAT` or `FORMAT:PATH`.
+pub fn parse_output_spec(text: &str) -> Result<OutputSpec, String> {
     let (name, path) = match text.split_once(':') {
         Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
         Some((name, _)) => (name, None),
@@ -530,9 +547,10 @@ pub enum ListFormat {
 }
 
 /// Output formats of `assess`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
     /// Tables for people.
+    #[default]
     Table,
     /// The JSON report (schema_version 1), for scripts.
     Json,

@@ -6,7 +6,10 @@ use crate::engine::Severity;
 use crate::render::Run;
 
 /// The lowest alarm severity that fails the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum FailOn {
     /// Never fail on alarms (input errors still exit 2).
     Never,
@@ -18,6 +21,15 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    /// Its name, as written on the command line and in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Never => "never",
+            FailOn::Warning => "warning",
+            FailOn::Critical => "critical",
+        }
+    }
+
     /// Whether an alarm of `severity` fails the gate. An `unknown` report
     /// (nothing measured) fails unless the gate never fails.
     pub fn fails(self, severity: Severity) -> bool {

@@ -27,6 +27,7 @@ pub mod app;
 pub mod baseline;
 pub mod checklist;
 pub mod cli;
+pub mod config;
 pub mod date;
 pub mod engine;
 pub mod error;

@@ -17,6 +17,8 @@ pub enum SchemaKind {
     /// A history for `forecast` as YAML or JSON: a list of metrics reports,
     /// each with `observed_at`.
     History,
+    /// The config file (scalectl.toml).
+    Config,
 }
 
 /// The JSON Schema (draft 2020-12) of an input format.
@@ -26,6 +28,7 @@ pub fn schema(kind: SchemaKind) -> Value {
         SchemaKind::Metrics => generator.into_root_schema_for::<RawReport>(),
         SchemaKind::Stages => generator.into_root_schema_for::<RawLadder>(),
         SchemaKind::History => generator.into_root_schema_for::<Vec<RawReport>>(),
+        SchemaKind::Config => generator.into_root_schema_for::<crate::config::RawConfig>(),
     };
     schema.to_value()
 }

@@ -7,6 +7,7 @@ use super::prometheus::{connect, note, parse_time};
 use super::{Streams, read_input, render_run, today};
 use crate::baseline::Baseline;
 use crate::cli::{AssessArgs, OutputFormat};
+use crate::config::Config;
 use crate::engine::{Options, assess_with, what_if};
 use crate::error::{Error, FileError};
 use crate::escape::path_name;
@@ -21,10 +22,12 @@ use crate::{fleet, parallel, prometheus};
 
 pub(super) fn assess_command(
     args: &AssessArgs,
+    config: &Config,
     color: bool,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let ladder = Ladder::load(args.ladder.as_deref())?;
+    let ladder_path = args.ladder.as_deref().or(config.ladder.as_deref());
+    let ladder = Ladder::load(ladder_path)?;
     let cwd = std::env::current_dir().map_err(|e| {
         Error::Usage(format!(
             "cannot read the working directory: {}",
@@ -35,14 +38,16 @@ pub(super) fn assess_command(
         Some(path) => Some(Baseline::parse(&Source::read(path)?, &cwd)?),
         None => None,
     };
-    let mut run = Run::new(&ladder, args.fail_on);
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or_default();
+    let mut run = Run::new(&ladder, fail_on);
     run.root = Some(path_name(&cwd));
     let mut expanded = Vec::new();
-    run.allow_unmeasured = args.allow_unmeasured;
+    run.allow_unmeasured = args.allow_unmeasured || config.allow_unmeasured == Some(true);
     let known: Vec<&str> = ladder
         .rule_ids()
         .chain(crate::engine::BUILTIN_ALARMS.iter().map(|(id, _)| *id))
         .collect();
+    config.check_rules(&known)?;
     for (flag, rule) in args
         .select
         .iter()
@@ -59,12 +64,21 @@ pub(super) fn assess_command(
     }
     let options = Options {
         today: Some(today()),
-        max_age_days: f64::from(args.max_age),
-        select: args.select.clone(),
+        max_age_days: f64::from(
+            args.max_age
+                .or(config.max_age)
+                .unwrap_or(crate::engine::DEFAULT_MAX_AGE_DAYS as u32),
+        ),
+        select: if args.select.is_empty() {
+            config.select.clone()
+        } else {
+            args.select.clone()
+        },
         ignore: args
             .ignore
             .iter()
             .map(|rule| (rule.clone(), "ignored with --ignore".to_owned()))
+            .chain(config.ignore.iter().cloned())
             .collect(),
     };
     if let Some((client, queries)) = connect(&args.connection, streams)? {
@@ -86,7 +100,13 @@ pub(super) fn assess_command(
             what_if: None,
         }));
     } else {
-        let exclude = fleet::globs(&args.exclude).map_err(Error::Usage)?;
+        let patterns: Vec<String> = args
+            .exclude
+            .iter()
+            .chain(&config.exclude)
+            .cloned()
+            .collect();
+        let exclude = fleet::globs(&patterns).map_err(Error::Usage)?;
         expanded = fleet::expand(&args.files, &exclude);
         let inputs = &expanded;
         let stdin_count = inputs
@@ -103,11 +123,14 @@ pub(super) fn assess_command(
             None => [None; 5],
         };
         let what_if = args.users.map(|users| (users, models));
-        run.results = assess_all(inputs, &ladder, what_if, &options);
+        run.results = assess_all(inputs, &ladder, what_if, &options, config, &cwd);
         // A person reading the table gets the error alone; every machine
         // format (and any written file) reports failed inputs too, whatever
         // the mix, so a script never reads silence as success.
-        let machine = args.format != OutputFormat::Table || args.output.is_some();
+        let machine = args.format.is_some_and(|f| f != OutputFormat::Table)
+            || args.output.is_some()
+            || !args.output_format.is_empty()
+            || (args.format.is_none() && !config.output_format.is_empty());
         if let [Err(error)] = run.results.as_slice()
             && !machine
         {
@@ -145,10 +168,12 @@ pub(super) fn assess_command(
     inputs.extend(args.connection.queries.as_deref());
     if args.statistics {
         streams.write_out(&crate::render::statistics(&run))?;
-    } else if args.output_format.is_empty() {
+    } else if args.output_format.is_empty()
+        && (args.format.is_some() || args.output.is_some() || config.output_format.is_empty())
+    {
         render_run(
             &run,
-            args.format,
+            args.format.unwrap_or_default(),
             color,
             args.quiet,
             args.output.as_deref(),
@@ -156,8 +181,12 @@ pub(super) fn assess_command(
             streams,
         )?;
     } else {
-        let to_stdout = args
-            .output_format
+        let specs = if args.output_format.is_empty() {
+            &config.output_format
+        } else {
+            &args.output_format
+        };
+        let to_stdout = specs
             .iter()
             .filter(|spec| spec.path.as_ref().is_none_or(|p| p.as_os_str() == "-"))
             .count();
@@ -166,7 +195,7 @@ pub(super) fn assess_command(
                 "--output-format: at most one output can go to standard output; give the others a :PATH".into(),
             ));
         }
-        for spec in &args.output_format {
+        for spec in specs {
             render_run(
                 &run,
                 spec.format,
@@ -223,9 +252,20 @@ fn assess_all<'a>(
     ladder: &'a Ladder,
     what_if: Option<WhatIfSpec>,
     options: &Options,
+    config: &Config,
+    cwd: &Path,
 ) -> Vec<Result<Entry<'a>, FileError>> {
     parallel::map_ordered(inputs, 64, |input| match input {
-        Ok(file) => assess_file(file, ladder, what_if.as_ref(), options),
+        Ok(file) => {
+            let extra = config.ignores_for(cwd, file);
+            if extra.is_empty() {
+                assess_file(file, ladder, what_if.as_ref(), options)
+            } else {
+                let mut options = options.clone();
+                options.ignore.extend(extra);
+                assess_file(file, ladder, what_if.as_ref(), &options)
+            }
+        }
         Err(error) => Err(error.clone()),
     })
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, ColorChoice, Command, InitKind, ListFormat, OutputFormat};
+use crate::config::Config;
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
@@ -142,8 +143,39 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 /// Runs a parsed command line.
 pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
     let color = use_color(cli.color, streams.out_is_terminal);
-    match cli.command {
-        Command::Assess(args) => assess::assess_command(&args, color, streams),
+    let cwd = std::env::current_dir().map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the working directory: {}",
+            crate::source::io_reason(&e)
+        ))
+    })?;
+    let config = match Config::find(&cwd, cli.config.as_deref(), cli.no_config) {
+        Some(path) => Config::load(&path)?,
+        None => Config::default(),
+    };
+    let mut command = cli.command;
+    // The config file's ladder is every command's default.
+    let ladder = match &mut command {
+        Command::Assess(a) => Some(&mut a.ladder),
+        Command::Checklist(a) => Some(&mut a.ladder),
+        Command::Forecast(a) => Some(&mut a.ladder),
+        Command::Plan(a) => Some(&mut a.ladder),
+        Command::Stages(a) => Some(&mut a.ladder),
+        Command::Explain(a) => Some(&mut a.ladder),
+        Command::Validate(a) => Some(&mut a.ladder),
+        _ => None,
+    };
+    if let Some(ladder) = ladder
+        && ladder.is_none()
+    {
+        ladder.clone_from(&config.ladder);
+    }
+    match command {
+        Command::Assess(args) => assess::assess_command(&args, &config, color, streams),
+        Command::Config => {
+            streams.write_out(&config.describe())?;
+            Ok(Outcome::Pass)
+        }
         Command::Checklist(args) => by_hand::checklist_command(&args, color, streams),
         Command::Forecast(args) => forecast::forecast_command(&args, streams),
         Command::Plan(args) => {
