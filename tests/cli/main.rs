@@ -3,6 +3,7 @@
 mod adversarial;
 mod assess;
 mod by_hand;
+mod distribution;
 mod fleet;
 mod forecast;
 mod hardening;
