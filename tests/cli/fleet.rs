@@ -544,3 +544,22 @@ fn write_baseline_exits_0_on_a_red_fleet_and_changes_show_values() {
     assert!(text.contains("db_cpu_pct 75% -> 90%"), "{text}");
     assert!(text.contains("users 42,000 -> 85,000"), "{text}");
 }
+
+#[test]
+fn one_run_writes_several_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("scalectl.sarif");
+    let output = run(&[
+        "assess",
+        "--output-format",
+        &format!("sarif:{}", sarif.display()),
+        "--output-format",
+        "github",
+        "tests/fleet",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "a broken report in the fleet");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("::error file=tests/fleet/critical.toml"), "{stdout}");
+    let written: Value = serde_json::from_str(&fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(written["version"], "2.1.0");
+}
