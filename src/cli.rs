@@ -213,6 +213,10 @@ pub struct ForecastArgs {
     pub history: Option<PathBuf>,
     #[command(flatten)]
     pub connection: PrometheusArgs,
+    /// With --prometheus: the number of active users, held constant, when no
+    /// `users` query gives them (42000, "42K").
+    #[arg(long, value_name = "N", value_parser = parse_users, requires = "prometheus", help_heading = "Prometheus")]
+    pub users: Option<u64>,
     /// With --prometheus: the span of history to query, such as 90d.
     #[arg(
         long,
@@ -295,6 +299,11 @@ pub struct PrometheusArgs {
     /// SCALECTL_PROMETHEUS_TOKEN works too). Never printed.
     #[arg(long, value_name = "PATH", requires = "prometheus")]
     pub bearer_token_file: Option<PathBuf>,
+    /// Label matchers that pick the database hosts out of every host
+    /// node_exporter runs on, such as '{job="postgres-node"}' (fills `${db}`
+    /// in the queries).
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub db_selector: Option<String>,
     /// A file holding `user:password` for basic authentication. Never printed.
     #[arg(
         long,

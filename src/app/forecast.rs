@@ -27,7 +27,7 @@ pub(super) fn forecast_command(
             let collected = collect_history(
                 &client,
                 &queries,
-                None,
+                args.users,
                 args.at.as_deref(),
                 range,
                 &args.step,

@@ -118,10 +118,10 @@ pub(super) fn connect(
         let _ = writeln!(streams.err, "{warning}");
     }
     let client = prometheus::Client::new(&url, Duration::from_secs_f64(args.timeout), auth)?;
-    Ok(Some((
-        client,
-        prometheus::Queries::load(args.queries.as_deref())?,
-    )))
+    let queries = prometheus::Queries::load(args.queries.as_deref())?
+        .with_db_selector(args.db_selector.as_deref())
+        .map_err(Error::Usage)?;
+    Ok(Some((client, queries)))
 }
 
 /// A warning when credentials would cross the network unencrypted.

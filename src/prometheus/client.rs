@@ -19,6 +19,10 @@ const MAX_INSTANT_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 /// The answer's size, and so the memory it takes, follows what was asked.
 const ANSWER_BYTES_PER_POINT: u64 = 128;
 
+/// The largest list of metric names read: a big Prometheus has tens of
+/// thousands, a few MiB.
+const MAX_NAMES_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The longest request URL sent, query included, in bytes; HTTP clients and
 /// servers refuse longer ones (and the client would fail on it).
 pub const MAX_URL_BYTES: usize = 32 * 1024;
@@ -235,6 +239,95 @@ impl Client {
         &self.shown
     }
 
+    /// The body of a GET, retried with a short back-off while the server is
+    /// starting (connection refused, HTTP 503) until the deadline. Errors
+    /// name the server, and `what` was asked only when it matters.
+    fn fetch(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        what: &str,
+        limit: u64,
+    ) -> Result<(u16, String), QueryError> {
+        let server = |message: String| QueryError(format!("{}: {message}", self.shown));
+        let asking = |message: String| QueryError(format!("{}: {what}: {message}", self.shown));
+        let out_of_time = |last: &str| {
+            server(format!(
+                "no answer within --timeout ({} s for the whole command){last}",
+                self.timeout.as_secs_f64()
+            ))
+        };
+        let mut url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| server(e.to_string()))?;
+        url.query_pairs_mut()
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        if url.as_str().len() > MAX_URL_BYTES {
+            return Err(asking(format!(
+                "the request would be {} bytes long; at most {MAX_URL_BYTES} are sent (shorten the query)",
+                url.as_str().len()
+            )));
+        }
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(out_of_time(""));
+            }
+            let mut request = self
+                .agent
+                .get(url.as_str())
+                .config()
+                .timeout_global(Some(remaining))
+                .build();
+            request = match &self.auth {
+                Auth::None => request,
+                Auth::Bearer(token) => request.header("Authorization", format!("Bearer {token}")),
+                Auth::Basic(user_password) => request.header(
+                    "Authorization",
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(user_password.as_bytes())
+                    ),
+                ),
+            };
+            let starting = match request.call() {
+                Ok(mut response) if response.status().as_u16() != 503 => {
+                    let status = response.status().as_u16();
+                    let body = response
+                        .body_mut()
+                        .with_config()
+                        .limit(limit)
+                        .read_to_string()
+                        .map_err(|e| match e {
+                            ureq::Error::Timeout(_) => out_of_time(""),
+                            ureq::Error::BodyExceedsLimit(_) => asking(format!(
+                                "the answer is larger than the {} KiB that this query can need; it returns far more series or points than asked for (aggregate it to one series)",
+                                limit / 1024
+                            )),
+                            other => server(format!("cannot read the answer: {other}")),
+                        })?;
+                    return Ok((status, body));
+                }
+                Ok(_) => "it answers 503 (Service Unavailable): still starting?".to_owned(),
+                Err(ureq::Error::Timeout(_)) => return Err(out_of_time("")),
+                Err(e @ (ureq::Error::ConnectionFailed | ureq::Error::Io(_))) => {
+                    format!("cannot connect: {e}")
+                }
+                Err(ureq::Error::HostNotFound) => return Err(server("host not found".to_owned())),
+                Err(other) => return Err(server(other.to_string())),
+            };
+            // A server that is starting gets until the deadline to answer.
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            if remaining <= pause {
+                return Err(server(starting));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
     fn get(
         &self,
         path: &str,
@@ -242,69 +335,9 @@ impl Client {
         query: &str,
         limit: u64,
     ) -> Result<Data, QueryError> {
-        let fail =
-            |message: String| QueryError(format!("{}: query `{query}`: {message}", self.shown));
-        let out_of_time = || {
-            fail(format!(
-                "the server did not answer within --timeout ({} s for the whole command)",
-                self.timeout.as_secs_f64()
-            ))
-        };
-        let mut url = self
-            .base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| fail(e.to_string()))?;
-        url.query_pairs_mut()
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
-        if url.as_str().len() > MAX_URL_BYTES {
-            return Err(fail(format!(
-                "the request would be {} bytes long; at most {MAX_URL_BYTES} are sent (shorten the query)",
-                url.as_str().len()
-            )));
-        }
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(out_of_time());
-        }
-        let mut request = self
-            .agent
-            .get(url.as_str())
-            .config()
-            .timeout_global(Some(remaining))
-            .build();
-        request = match &self.auth {
-            Auth::None => request,
-            Auth::Bearer(token) => request.header("Authorization", format!("Bearer {token}")),
-            Auth::Basic(user_password) => request.header(
-                "Authorization",
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(user_password.as_bytes())
-                ),
-            ),
-        };
-        let mut response = request.call().map_err(|e| match e {
-            ureq::Error::Timeout(_) => out_of_time(),
-            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
-                fail(format!("cannot connect: {e}"))
-            }
-            ureq::Error::HostNotFound => fail("host not found".to_owned()),
-            other => fail(other.to_string()),
-        })?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .read_to_string()
-            .map_err(|e| match e {
-                ureq::Error::Timeout(_) => out_of_time(),
-                ureq::Error::BodyExceedsLimit(_) => fail(format!(
-                    "the answer is larger than the {} KiB that this query can need; it returns far more series or points than asked for (aggregate it to one series)",
-                    limit / 1024
-                )),
-                other => fail(format!("cannot read the answer: {other}")),
-            })?;
+        let what = format!("query `{query}`");
+        let fail = |message: String| QueryError(format!("{}: {what}: {message}", self.shown));
+        let (status, body) = self.fetch(path, params, &what, limit)?;
         let answer: Answer = serde_json::from_str(&body).map_err(|_| {
             fail(format!(
                 "the answer (HTTP {status}) is not a Prometheus API answer"
@@ -320,6 +353,27 @@ impl Client {
         answer
             .data
             .ok_or_else(|| fail("the answer has no data".into()))
+    }
+
+    /// The metric names the server knows (`/api/v1/label/__name__/values`),
+    /// or `None` when it does not answer that question.
+    pub fn metric_names(&self) -> Result<Option<std::collections::BTreeSet<String>>, QueryError> {
+        #[derive(Deserialize)]
+        struct Names {
+            status: String,
+            #[serde(default)]
+            data: Vec<String>,
+        }
+        let (status, body) = self.fetch(
+            "/api/v1/label/__name__/values",
+            &[],
+            "the list of metric names",
+            MAX_NAMES_BYTES,
+        )?;
+        Ok(serde_json::from_str::<Names>(&body)
+            .ok()
+            .filter(|names| status == 200 && names.status == "success")
+            .map(|names| names.data.into_iter().collect()))
     }
 
     /// Evaluates `query` at `at` (Unix seconds; the server's now when `None`).

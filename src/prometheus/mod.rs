@@ -4,11 +4,11 @@
 mod client;
 mod queries;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 pub use client::{Auth, Client, MAX_TIMEOUT_SECONDS, MAX_URL_BYTES, QueryError, Sample, ServerUrl};
-pub use queries::{DEFAULT_QUERIES, Queries};
+pub use queries::{DEFAULT_QUERIES, Queries, Query, metric_names};
 
 use crate::date::format_rfc3339;
 use crate::metric::format_number;
@@ -59,6 +59,46 @@ fn clean(field: &'static str, value: f64, notes: &mut Vec<String>) -> f64 {
     }
 }
 
+/// The variant of a field's query to run: the first whose metrics all exist
+/// on the server (any, when the server does not list its metric names). A
+/// metric that exists nowhere is an error naming it and the nearest names.
+fn choose<'q>(
+    field: &str,
+    query: &'q Query,
+    known: Option<&BTreeSet<String>>,
+    notes: &mut Vec<String>,
+) -> Result<&'q str, QueryError> {
+    let variants = query.variants();
+    let Some(known) = known else {
+        return Ok(variants[0]);
+    };
+    let missing = |variant: &str| -> Vec<String> {
+        queries::metric_names(variant)
+            .into_iter()
+            .filter(|name| !known.contains(name))
+            .collect()
+    };
+    for (index, variant) in variants.iter().enumerate() {
+        if missing(variant).is_empty() {
+            if index > 0 {
+                notes.push(format!(
+                    "{field}: using variant {} of its query ({variant}); the metrics of the ones before it do not exist here",
+                    index + 1
+                ));
+            }
+            return Ok(variant);
+        }
+    }
+    let absent = missing(variants[0]);
+    let name = absent.first().map_or("", String::as_str);
+    let hint = crate::suggest::nearest(name, known.iter().map(String::as_str))
+        .map_or_else(String::new, |n| format!("; did you mean `{n}`?"));
+    Err(QueryError(format!(
+        "{field}: the metric `{name}` does not exist on this server{hint} (its query: {}); fix the queries file, or check that the exporter runs and is scraped",
+        variants[0]
+    )))
+}
+
 /// Runs the instant queries at `at` (the server's now when `None`).
 /// `users`, when given, replaces the users query.
 pub fn collect(
@@ -68,10 +108,12 @@ pub fn collect(
     at: Option<f64>,
 ) -> Result<Collected, QueryError> {
     let mut collected = Collected::default();
+    let known = client.metric_names()?;
     for (field, query) in queries.fields() {
         if field == "users" && users.is_some() {
             continue;
         }
+        let query = choose(field, query, known.as_ref(), &mut collected.notes)?;
         match client.instant(query, at)? {
             Sample::Value(value) => {
                 let value = clean(field, value, &mut collected.notes);
@@ -218,10 +260,12 @@ pub fn collect_range(
     let mut notes = Vec::new();
     let mut columns: Vec<&'static str> = Vec::new();
     let mut table: BTreeMap<i64, BTreeMap<&'static str, f64>> = BTreeMap::new();
+    let known = client.metric_names()?;
     for (field, query) in queries.fields() {
         if field == "users" && users.is_some() {
             continue;
         }
+        let query = choose(field, query, known.as_ref(), &mut notes)?;
         let (points, not_finite) = client.range(query, start, end, step)?;
         if not_finite > 0 {
             notes.push(format!(

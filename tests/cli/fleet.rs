@@ -557,9 +557,16 @@ fn one_run_writes_several_outputs() {
         "github",
         "tests/fleet",
     ]);
-    assert_eq!(output.status.code(), Some(2), "a broken report in the fleet");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a broken report in the fleet"
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.starts_with("::error file=tests/fleet/critical.toml"), "{stdout}");
+    assert!(
+        stdout.starts_with("::error file=tests/fleet/critical.toml"),
+        "{stdout}"
+    );
     let written: Value = serde_json::from_str(&fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(written["version"], "2.1.0");
 }

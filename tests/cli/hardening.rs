@@ -44,6 +44,41 @@ fn mkfifo(path: &Path) {
     assert!(status.success());
 }
 
+/// A fake Prometheus whose answer to each request (status and body) comes
+/// from `answer`, given the request line and how many came before it.
+fn fake_server(
+    requests: usize,
+    answer: impl Fn(&str, usize) -> (u16, String) + Send + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for seen in 0..requests {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let first = text.lines().next().unwrap_or_default().to_owned();
+            let (status, body) = answer(&first, seen);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
 /// A one-shot fake Prometheus that answers every request with `body`, for
 /// answers no real server would give. Returns its URL.
 fn fake_prometheus(body: &'static str, requests: usize) -> String {
@@ -174,7 +209,7 @@ fn a_sample_value_cannot_add_fields_to_a_collected_report() {
     let dir = tempfile::tempdir().unwrap();
     let queries = dir.path().join("q.toml");
     fs::write(&queries, "api_p95_ms = \"x\"\n").unwrap();
-    let url = fake_prometheus(body, 2);
+    let url = fake_prometheus(body, 3);
     let output = run(&[
         "collect",
         "--prometheus",
@@ -204,7 +239,7 @@ fn collected_values_that_no_command_reads_are_not_written() {
     let dir = tempfile::tempdir().unwrap();
     let queries = dir.path().join("q.toml");
     fs::write(&queries, "db_connections = \"x\"\n").unwrap();
-    let url = fake_prometheus(body, 2);
+    let url = fake_prometheus(body, 3);
     let out = dir.path().join("report.yaml");
     let output = run(&[
         "collect",
@@ -235,7 +270,7 @@ fn a_prometheus_error_is_printed_escaped_and_cut() {
         )
         .into_boxed_str(),
     );
-    let url = fake_prometheus(body, 1);
+    let url = fake_prometheus(body, 2);
     let output = run(&["collect", "--prometheus", &url, "--users", "5"]);
     assert_eq!(output.status.code(), Some(2));
     let text = stderr(&output);
@@ -675,7 +710,7 @@ fn a_range_answer_with_more_than_was_asked_for_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let queries = dir.path().join("q.toml");
     fs::write(&queries, "users = \"u\"\n").unwrap();
-    let url = fake_prometheus(body, 1);
+    let url = fake_prometheus(body, 2);
     let output = run(&[
         "collect",
         "--prometheus",
@@ -706,7 +741,7 @@ fn a_range_answer_with_more_than_was_asked_for_is_refused() {
         )
         .into_boxed_str(),
     );
-    let url = fake_prometheus(body, 1);
+    let url = fake_prometheus(body, 2);
     let output = run(&[
         "collect",
         "--prometheus",
@@ -723,6 +758,122 @@ fn a_range_answer_with_more_than_was_asked_for_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("points where 4 were asked for"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A server that is starting (503) is asked again until it answers, and a
+/// metric that does not exist is an error naming it and the nearest name,
+/// not "no data".
+#[test]
+fn a_starting_server_is_retried_and_a_misspelled_metric_is_named() {
+    let names = r#"{"status":"success","data":["pg_stat_activity_count","up"]}"#;
+    let sample = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"42"]}]}}"#;
+    let url = fake_server(4, move |request, seen| {
+        if seen < 2 {
+            (503, "starting".to_owned())
+        } else if request.contains("__name__") {
+            (200, names.to_owned())
+        } else {
+            (200, sample.to_owned())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.toml");
+    fs::write(
+        &queries,
+        "db_connections = \"sum(pg_stat_activity_count)\"\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "collect",
+        "--prometheus",
+        &url,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--users",
+        "5",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("db_connections: 42"),
+        "{}",
+        stdout(&output)
+    );
+
+    let url = fake_server(2, move |_, _| (200, names.to_owned()));
+    fs::write(
+        &queries,
+        "db_connections = \"sum(pg_stat_activty_count)\"\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "collect",
+        "--prometheus",
+        &url,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--users",
+        "5",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("the metric `pg_stat_activty_count` does not exist"),
+        "{text}"
+    );
+    assert!(
+        text.contains("did you mean `pg_stat_activity_count`?"),
+        "{text}"
+    );
+}
+
+/// A field's query can list variants for exporter versions: the first whose
+/// metrics exist is used, and the notes say which.
+#[test]
+fn the_query_variant_for_the_exporter_found_is_used() {
+    let names = r#"{"status":"success","data":["pg_replication_lag"]}"#;
+    let sample = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"0.25"]}]}}"#;
+    let url = fake_server(2, move |request, _| {
+        if request.contains("__name__") {
+            (200, names.to_owned())
+        } else {
+            assert!(
+                request.contains("pg_replication_lag%29")
+                    || request.contains("pg_replication_lag)"),
+                "{request}"
+            );
+            (200, sample.to_owned())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.toml");
+    fs::write(
+        &queries,
+        "replication_lag_ms = [\"1000 * max(pg_replication_lag_seconds)\", \"1000 * max(pg_replication_lag)\"]\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "collect",
+        "--prometheus",
+        &url,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--users",
+        "5",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The fake answers 0.25 whatever it is asked; the point is which query it was.
+    assert!(
+        stdout(&output).contains("replication_lag_ms: 0.25"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("using variant 2"),
         "{}",
         stderr(&output)
     );
