@@ -573,6 +573,8 @@ pub enum OutputFormat {
     Sarif,
     /// One line per alarm, `path:line:col: severity rule-id message`.
     Concise,
+    /// JSON Lines: one compact object per report, then a summary line.
+    Jsonl,
 }
 
 /// When to use colour.

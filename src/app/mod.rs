@@ -18,7 +18,9 @@ use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
 use crate::output::{write_atomic, write_output};
-use crate::render::{self, Concise, Github, Json, Junit, Markdown, Renderer, Run, Sarif, Table};
+use crate::render::{
+    self, Concise, Github, Json, JsonLines, Junit, Markdown, Renderer, Run, Sarif, Table,
+};
 use crate::source::Source;
 use crate::{schema, template};
 
@@ -281,6 +283,7 @@ pub(crate) fn render_run(
         OutputFormat::Junit => &Junit,
         OutputFormat::Sarif => &Sarif,
         OutputFormat::Concise => &Concise,
+        OutputFormat::Jsonl => &JsonLines,
     };
     match output {
         Some(path) => write_output(path, true, inputs, |out| renderer.render(run, out)),

@@ -190,6 +190,71 @@ impl Renderer for Json {
     }
 }
 
+/// JSON Lines: one compact object per report (`"type": "report"`) or failed
+/// input (`"type": "error"`), in input order, then one summary line
+/// (`"type": "summary"`). For very large fleets and for `jq`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonLines;
+
+#[derive(Serialize)]
+struct Line<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    schema_version: u32,
+    status: &'a str,
+    reports: usize,
+    errors: usize,
+    totals: super::Totals,
+}
+
+impl Renderer for JsonLines {
+    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let results: Vec<&Result<Entry<'_>, crate::error::FileError>> =
+            run.results.iter().collect();
+        for batch in results.chunks(BATCH) {
+            let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| {
+                let mut line = match result {
+                    Ok(entry) => serde_json::to_vec(&Line {
+                        kind: "report",
+                        body: &JsonReport::new(entry),
+                    }),
+                    Err(error) => serde_json::to_vec(&Line {
+                        kind: "error",
+                        body: &JsonError {
+                            file: &error.path,
+                            message: error.to_string(),
+                        },
+                    }),
+                }?;
+                line.push(b'\n');
+                Ok::<_, io::Error>(line)
+            });
+            for line in lines {
+                out.write_all(&line?)?;
+            }
+        }
+        let summary = Summary {
+            schema_version: SCHEMA_VERSION,
+            status: run.status_name(),
+            reports: run.entries().count(),
+            errors: run.errors().count(),
+            totals: run.totals(),
+        };
+        let mut line = serde_json::to_vec(&Line {
+            kind: "summary",
+            body: &summary,
+        })?;
+        line.push(b'\n');
+        out.write_all(&line)
+    }
+}
+
 /// Pretty JSON with a final newline.
 pub fn to_json(value: &impl Serialize) -> Result<String, Error> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Render(e.to_string()))?;

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 pub use concise::{Concise, statistics};
 pub use github::Github;
-pub use json::{Json, JsonStage, SCHEMA_VERSION, to_json};
+pub use json::{Json, JsonLines, JsonStage, SCHEMA_VERSION, to_json};
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use sarif::Sarif;

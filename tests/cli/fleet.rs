@@ -570,3 +570,28 @@ fn one_run_writes_several_outputs() {
     let written: Value = serde_json::from_str(&fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(written["version"], "2.1.0");
 }
+
+/// JSON Lines holds the same reports as the JSON report, one per line.
+#[test]
+fn json_lines_hold_the_json_reports_one_per_line() {
+    let lines = run(&["assess", "--format", "jsonl", "tests/fleet"]);
+    let whole = json(&run(&["assess", "--format", "json", "tests/fleet"]));
+    let text = String::from_utf8(lines.stdout).unwrap();
+    let parsed: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reports: Vec<&Value> = parsed.iter().filter(|v| v["type"] == "report").collect();
+    let expected = whole["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), expected.len());
+    for (line, report) in reports.iter().zip(expected) {
+        let mut line = (*line).clone();
+        line.as_object_mut().unwrap().remove("type");
+        assert_eq!(&line, report);
+    }
+    assert_eq!(parsed.iter().filter(|v| v["type"] == "error").count(), 1);
+    let summary = parsed.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["status"], "error");
+    assert_eq!(summary["totals"], whole["totals"]);
+}
