@@ -43,23 +43,15 @@ pub(super) fn assess_command(
     run.root = Some(path_name(&cwd));
     let mut expanded = Vec::new();
     run.allow_unmeasured = args.allow_unmeasured || config.allow_unmeasured == Some(true);
-    let known: Vec<&str> = ladder
-        .rule_ids()
-        .chain(crate::engine::BUILTIN_ALARMS.iter().map(|(id, _)| *id))
-        .collect();
-    config.check_rules(&known)?;
+    config.check_rules(&crate::engine::alarm_ids(&ladder))?;
     for (flag, rule) in args
         .select
         .iter()
         .map(|r| ("--select", r))
         .chain(args.ignore.iter().map(|r| ("--ignore", r)))
     {
-        if !known.contains(&rule.as_str()) {
-            let hint = crate::suggest::nearest(rule, known.iter().copied()).map_or_else(
-                || format!("known: {}", known.join(", ")),
-                |n| format!("did you mean `{n}`?"),
-            );
-            return Err(Error::Usage(format!("{flag} {rule}: unknown rule; {hint}")));
+        if let Some(unknown) = crate::engine::unknown_rule(rule, &ladder) {
+            return Err(Error::Usage(format!("{flag}: {unknown}")));
         }
     }
     let options = Options {

@@ -8,7 +8,7 @@ use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::Report;
-use crate::{render, suggest};
+use crate::render;
 
 pub(super) fn checklist_command(
     args: &ChecklistArgs,
@@ -66,18 +66,9 @@ pub(super) fn explain_command(
         streams.write_out(&format!("{id}: built-in alarm\n  {text}\n"))?;
         return Ok(Outcome::Pass);
     }
-    let known: Vec<&str> = ladder
-        .rule_ids()
-        .chain(BUILTIN_ALARMS.iter().map(|(id, _)| *id))
-        .collect();
-    let hint = match suggest::nearest(id, known.iter().copied()) {
-        Some(nearest) => format!("did you mean `{nearest}`? "),
-        None => String::new(),
-    };
-    Err(Error::Usage(format!(
-        "unknown rule `{id}`; {hint}known rules: {}",
-        known.join(", ")
-    )))
+    Err(Error::Usage(
+        crate::engine::unknown_rule(id, &ladder).unwrap_or_default(),
+    ))
 }
 
 pub(super) fn validate_command(

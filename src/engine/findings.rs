@@ -36,6 +36,32 @@ pub const BUILTIN_ALARMS: [(&str, &str); 5] = [
     ),
 ];
 
+/// Every id an alarm can have on `ladder`: its rules, then scalectl's own
+/// findings.
+pub fn alarm_ids(ladder: &Ladder) -> Vec<&str> {
+    ladder
+        .rule_ids()
+        .chain(BUILTIN_ALARMS.iter().map(|(id, _)| *id))
+        .collect()
+}
+
+/// `None` when `rule` is an alarm id of `ladder`; else what to say about it:
+/// "unknown rule `db-cpuu`; did you mean `db-cpu`?".
+pub fn unknown_rule(rule: &str, ladder: &Ladder) -> Option<String> {
+    let known = alarm_ids(ladder);
+    if known.contains(&rule) {
+        return None;
+    }
+    let hint = match crate::suggest::nearest(rule, known.iter().copied()) {
+        Some(nearest) => format!("did you mean `{nearest}`?"),
+        None => format!("known rules: {}", known.join(", ")),
+    };
+    Some(format!(
+        "unknown rule `{}`; {hint}",
+        crate::escape::echo(rule)
+    ))
+}
+
 pub(super) fn not_measured(ladder: &Ladder) -> Alarm {
     let fields: Vec<&str> = ladder
         .rules()

@@ -15,7 +15,7 @@ use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
 
 pub use advice::CHEAP_FIXES;
-pub use findings::BUILTIN_ALARMS;
+pub use findings::{BUILTIN_ALARMS, alarm_ids, unknown_rule};
 pub use what_if::{BreakingPoint, WhatIf, what_if};
 
 /// How bad an alarm (or a whole report) is.

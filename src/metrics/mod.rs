@@ -320,22 +320,11 @@ impl RawReport {
             });
         }
         for (rule, reason) in self.ignore.iter().flatten() {
-            let known: Vec<&str> = ladder
-                .rule_ids()
-                .chain(crate::engine::BUILTIN_ALARMS.iter().map(|(id, _)| *id))
-                .collect();
-            if !known.contains(&rule.as_str()) {
-                let hint = match crate::suggest::nearest(rule, known.iter().copied()) {
-                    Some(nearest) => format!("did you mean `{nearest}`?"),
-                    None => format!("expected one of {}", known.join(", ")),
-                };
+            if let Some(unknown) = crate::engine::unknown_rule(rule, ladder) {
                 problems.push(FieldProblem {
                     key: "ignore".to_owned(),
                     also: None,
-                    message: format!(
-                        "ignore: unknown rule `{}`; {hint}",
-                        crate::escape::echo(rule)
-                    ),
+                    message: format!("ignore: {unknown}"),
                 });
             } else if reason.trim().is_empty() {
                 problems.push(FieldProblem {
