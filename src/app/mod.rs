@@ -151,7 +151,13 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
             crate::source::io_reason(&e)
         ))
     })?;
-    let config = match Config::find(&cwd, cli.config.as_deref(), cli.no_config) {
+    // Only the commands that use it read the config file, so that a broken
+    // one never stops `init`, `schema` or `completions`.
+    let uses_config = !matches!(
+        cli.command,
+        Command::Init(_) | Command::Schema(_) | Command::Completions(_) | Command::Collect(_)
+    );
+    let config = match Config::find(&cwd, cli.config.as_deref(), cli.no_config || !uses_config) {
         Some(path) => Config::load(&path)?,
         None => Config::default(),
     };
