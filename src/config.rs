@@ -121,6 +121,12 @@ impl Config {
                 Problem::new("a config file is TOML (scalectl.toml)"),
             ));
         }
+        Self::parse(source, path)
+    }
+
+    /// Validates a config file's text; `path` is where it was read from
+    /// (relative paths in it are relative to its directory).
+    pub fn parse(source: Source, path: &Path) -> Result<Self, FileError> {
         let raw: RawConfig = source
             .deserialize()
             .map_err(|problem| FileError::new(source.name.clone(), problem))?;

@@ -346,6 +346,18 @@ fn feed(bytes: &[u8], selector: u8) {
         }
         let _ = Ladder::parse(&source);
         let _ = Baseline::parse(&source, std::path::Path::new("/work"));
+        if let Ok(config) =
+            scalectl::config::Config::parse(source.clone(), std::path::Path::new("scalectl.toml"))
+        {
+            let _ = config.check_rules(&scalectl::engine::alarm_ids(&ladder));
+        }
+        if let Ok(queries) = source.deserialize::<scalectl::prometheus::Queries>() {
+            for (_, query) in queries.fields() {
+                for variant in query.variants() {
+                    let _ = scalectl::prometheus::metric_names(variant);
+                }
+            }
+        }
     }
     let mut history = History::default();
     let _ = read_csv_from(bytes, "fuzz.csv", &mut history, true);
