@@ -7,6 +7,7 @@ mod distribution;
 mod fleet;
 mod forecast;
 mod hardening;
+mod live_stack;
 mod prometheus;
 mod properties;
 mod readme;
