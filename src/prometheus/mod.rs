@@ -65,12 +65,13 @@ fn clean(field: &'static str, value: f64, notes: &mut Vec<String>) -> f64 {
 fn choose<'q>(
     field: &str,
     query: &'q Query,
+    built_in: bool,
     known: Option<&BTreeSet<String>>,
     notes: &mut Vec<String>,
-) -> Result<&'q str, QueryError> {
+) -> Result<Option<&'q str>, QueryError> {
     let variants = query.variants();
     let Some(known) = known else {
-        return Ok(variants[0]);
+        return Ok(Some(variants[0]));
     };
     let missing = |variant: &str| -> Vec<String> {
         queries::metric_names(variant)
@@ -86,11 +87,17 @@ fn choose<'q>(
                     index + 1
                 ));
             }
-            return Ok(variant);
+            return Ok(Some(variant));
         }
     }
     let absent = missing(variants[0]);
     let name = absent.first().map_or("", String::as_str);
+    if built_in {
+        notes.push(format!(
+            "{field}: not collected: the metric `{name}` of its built-in query does not exist here (is its exporter scraped?)"
+        ));
+        return Ok(None);
+    }
     let hint = crate::suggest::nearest(name, known.iter().map(String::as_str))
         .map_or_else(String::new, |n| format!("; did you mean `{n}`?"));
     Err(QueryError(format!(
@@ -113,7 +120,16 @@ pub fn collect(
         if field == "users" && users.is_some() {
             continue;
         }
-        let query = choose(field, query, known.as_ref(), &mut collected.notes)?;
+        let Some(query) = choose(
+            field,
+            query,
+            queries.built_in,
+            known.as_ref(),
+            &mut collected.notes,
+        )?
+        else {
+            continue;
+        };
         match client.instant(query, at)? {
             Sample::Value(value) => {
                 let value = clean(field, value, &mut collected.notes);
@@ -265,7 +281,10 @@ pub fn collect_range(
         if field == "users" && users.is_some() {
             continue;
         }
-        let query = choose(field, query, known.as_ref(), &mut notes)?;
+        let Some(query) = choose(field, query, queries.built_in, known.as_ref(), &mut notes)?
+        else {
+            continue;
+        };
         let (points, not_finite) = client.range(query, start, end, step)?;
         if not_finite > 0 {
             notes.push(format!(

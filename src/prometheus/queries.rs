@@ -50,6 +50,10 @@ pub struct Queries {
     pub cache_hit_rate_pct: Option<Query>,
     /// Worst replica lag, in milliseconds.
     pub replication_lag_ms: Option<Query>,
+    /// Whether these are the built-in queries: a field whose metrics do not
+    /// exist is then left out (that exporter is not run), not an error.
+    #[serde(skip)]
+    pub built_in: bool,
 }
 
 impl Queries {
@@ -63,9 +67,11 @@ impl Queries {
                 Format::Toml,
             )?,
         };
-        source
+        let mut queries: Self = source
             .deserialize()
-            .map_err(|problem| FileError::new(source.name.clone(), problem))
+            .map_err(|problem| FileError::new(source.name.clone(), problem))?;
+        queries.built_in = path.is_none();
+        Ok(queries)
     }
 
     /// (field, query variants) for every field that has a query, in report order.

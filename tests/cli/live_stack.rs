@@ -1,14 +1,19 @@
-//! The built-in queries against the exporters people run, live: Redis with
-//! Debian's redis_exporter, node_exporter, and Prometheus scraping them every
-//! second, all on free loopback ports, started and stopped by this test. The
-//! numbers scalectl collects are checked against the truth read from the
-//! sources themselves: Redis's own `INFO stats`, and `/proc/stat` sampled
-//! around Prometheus's own scrapes. `.ci/run` installs the packages; without
-//! them, elsewhere, the test says loudly that it was skipped.
+//! The built-in queries against the exporters people run, live: PostgreSQL
+//! with a streaming replica made by pg_basebackup and postgres_exporter on
+//! each, Redis with redis_exporter, node_exporter, an application endpoint
+//! exporting `http_request_duration_seconds`, and Prometheus scraping them
+//! every second; all on free loopback ports, started and stopped by this test.
+//! The six fields scalectl collects are checked against the truth read from
+//! the sources themselves: `pg_stat_activity`, `SHOW max_connections` and
+//! `pg_stat_replication` on the primary, Redis's own `INFO stats`, the
+//! endpoint's own request log, and `/proc/stat` sampled around the scrapes.
+//! `.ci/run` installs the packages; without them, elsewhere, the test says
+//! loudly that it was skipped.
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -109,14 +114,99 @@ fn cpu_times() -> (f64, f64) {
     (fields[3], fields.iter().sum())
 }
 
-/// (when, (idle, total)) samples of /proc/stat.
-type CpuLog = Arc<Mutex<Vec<(f64, (f64, f64))>>>;
-
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
+}
+
+/// The PostgreSQL server programs: Debian's newest.
+fn pg_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|bin| bin.join("postgres").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// A command run as the `postgres` user when this runs as root (PostgreSQL
+/// refuses root), else as is.
+fn as_postgres(program: &Path) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn psql(bin: &Path, port: u16, sql: &str) -> String {
+    let output = Command::new(bin.join("psql"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-Atc",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// An application endpoint exporting a request-duration histogram: nothing
+/// until `serve` is set, then 1,000 requests of 0.4 ms to 400 ms, evenly
+/// spread (their p95 is 380 ms).
+fn app_endpoint(port: u16, serve: Arc<Mutex<bool>>) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buffer = [0u8; 2048];
+            let _ = stream.read(&mut buffer);
+            let served = *serve.lock().unwrap();
+            let log: Vec<f64> = if served {
+                (1..=1000).map(|i| f64::from(i) * 0.0004).collect()
+            } else {
+                Vec::new()
+            };
+            let mut body = String::from("# TYPE http_request_duration_seconds histogram\n");
+            for le in ["0.1", "0.2", "0.3", "0.4", "0.5", "+Inf"] {
+                let bound: f64 = le.parse().unwrap_or(f64::INFINITY);
+                let count = log.iter().filter(|&&d| d <= bound + 1e-12).count();
+                body.push_str(&format!(
+                    "http_request_duration_seconds_bucket{{le=\"{le}\"}} {count}\n"
+                ));
+            }
+            body.push_str(&format!(
+                "http_request_duration_seconds_sum {}\n",
+                log.iter().sum::<f64>()
+            ));
+            body.push_str(&format!(
+                "http_request_duration_seconds_count {}\n",
+                log.len()
+            ));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
 }
 
 #[test]
@@ -127,8 +217,13 @@ fn the_built_in_queries_read_real_exporters_right() {
         "redis-cli",
         "prometheus-redis-exporter",
         "prometheus-node-exporter",
+        "prometheus-postgres-exporter",
     ];
-    let missing: Vec<&str> = needed.iter().copied().filter(|b| !have(b)).collect();
+    let mut missing: Vec<&str> = needed.iter().copied().filter(|b| !have(b)).collect();
+    let pg = pg_bin();
+    if pg.is_none() {
+        missing.push("postgresql");
+    }
     if !missing.is_empty() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -137,10 +232,108 @@ fn the_built_in_queries_read_real_exporters_right() {
         eprintln!("\n*** SKIPPED: the live-stack test needs {missing:?} (Debian packages) ***\n");
         return;
     }
+    let pg = pg.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (redis_port, redis_exporter, node_exporter, prometheus) =
-        (free_port(), free_port(), free_port(), free_port());
     let mut processes = Processes(Vec::new());
+
+    // PostgreSQL: a primary and a streaming replica, owned by `postgres`.
+    let pg_dir = dir.path().join("pg");
+    fs::create_dir(&pg_dir).unwrap();
+    let mut permissions = fs::metadata(dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(dir.path(), permissions).unwrap();
+    let _ = Command::new("chown")
+        .args(["postgres"])
+        .arg(&pg_dir)
+        .status();
+    let (primary_port, replica_port) = (free_port(), free_port());
+    let init = as_postgres(&pg.join("initdb"))
+        .arg("-D")
+        .arg(pg_dir.join("primary"))
+        .args(["-U", "postgres", "--auth=trust"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let postgres = |data: &str, port: u16, extra: &[&str]| -> Child {
+        let mut command = as_postgres(&pg.join("postgres"));
+        command
+            .arg("-D")
+            .arg(pg_dir.join(data))
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&pg_dir)
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join(format!("{data}.log"))).unwrap());
+        command.spawn().unwrap()
+    };
+    processes.0.push(postgres(
+        "primary",
+        primary_port,
+        &["-c", "max_connections=50", "-c", "wal_level=replica"],
+    ));
+    wait_for(30, "the primary", || {
+        psql(&pg, primary_port, "select 1") == "1"
+    });
+    let backup = as_postgres(&pg.join("pg_basebackup"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &primary_port.to_string(),
+            "-U",
+            "postgres",
+            "-R",
+            "-D",
+        ])
+        .arg(pg_dir.join("replica"))
+        .output()
+        .unwrap();
+    assert!(
+        backup.status.success(),
+        "pg_basebackup: {}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    processes
+        .0
+        .push(postgres("replica", replica_port, &["-c", "hot_standby=on"]));
+    wait_for(30, "the replica to stream", || {
+        psql(
+            &pg,
+            primary_port,
+            "select count(*) from pg_stat_replication where state = 'streaming'",
+        ) == "1"
+    });
+    // Connections held open on the primary while it is measured.
+    for _ in 0..5 {
+        processes.0.push(
+            Command::new(pg.join("psql"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &primary_port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    "select pg_sleep(300)",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    // Redis, and the exporters, each on a free port.
+    let redis_port = free_port();
     processes.0.push(spawn(
         "redis-server",
         &[
@@ -158,6 +351,14 @@ fn the_built_in_queries_read_real_exporters_right() {
         &dir.path().join("redis.log"),
     ));
     wait_for(20, "redis", || redis(redis_port, "PING\n").contains("PONG"));
+    let (redis_exporter, node_exporter, primary_exporter, replica_exporter, app, prometheus) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
     processes.0.push(spawn(
         "prometheus-redis-exporter",
         &[
@@ -175,11 +376,41 @@ fn the_built_in_queries_read_real_exporters_right() {
         ],
         &dir.path().join("node-exporter.log"),
     ));
+    for (port, exporter) in [
+        (primary_port, primary_exporter),
+        (replica_port, replica_exporter),
+    ] {
+        processes.0.push(
+            Command::new("prometheus-postgres-exporter")
+                .arg(format!("--web.listen-address=127.0.0.1:{exporter}"))
+                .env(
+                    "DATA_SOURCE_NAME",
+                    format!("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
+                )
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(
+                    fs::File::create(dir.path().join(format!("pg-exporter-{port}.log"))).unwrap(),
+                )
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let serve = Arc::new(Mutex::new(false));
+    app_endpoint(app, Arc::clone(&serve));
     let config = dir.path().join("prometheus.yml");
+    let job = |name: &str, port: u16| {
+        format!("  - job_name: {name}\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n")
+    };
     fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: redis\n    static_configs: [{{targets: ['127.0.0.1:{redis_exporter}']}}]\n  - job_name: node\n    static_configs: [{{targets: ['127.0.0.1:{node_exporter}']}}]\n"
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n{}{}{}{}{}",
+            job("redis", redis_exporter),
+            job("node", node_exporter),
+            job("postgres-primary", primary_exporter),
+            job("postgres-replica", replica_exporter),
+            job("app", app)
         ),
     )
     .unwrap();
@@ -197,14 +428,12 @@ fn the_built_in_queries_read_real_exporters_right() {
         let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
         get(&format!("{url}/api/v1/query?query={encoded}"))
     };
-    let samples = |query: &str| -> usize {
-        api(query)
-            .and_then(|v| {
-                v["data"]["result"][0]["value"][1]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-            })
-            .unwrap_or(0)
+    let number = |query: &str| -> Option<f64> {
+        api(query).and_then(|v| {
+            v["data"]["result"][0]["value"][1]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+        })
     };
     // /proc/stat, sampled every 100 ms from now on, to read it at the very
     // moments node_exporter did.
@@ -219,76 +448,84 @@ fn the_built_in_queries_read_real_exporters_right() {
             }
         })
     };
-    // Both exporters scraped, and Redis's counters seen at zero first.
+    // Every target scraped twice, the counters seen at zero first.
     wait_for(60, "the first scrapes", || {
-        samples("count_over_time(redis_keyspace_hits_total[5m])") >= 2
-            && samples("count_over_time(node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}[5m])") >= 2
+        [
+            "redis",
+            "node",
+            "postgres-primary",
+            "postgres-replica",
+            "app",
+        ]
+        .iter()
+        .all(|job| {
+            number(&format!("count_over_time(up{{job=\"{job}\"}}[5m])")).unwrap_or(0.0) >= 2.0
+                && number(&format!("min(up{{job=\"{job}\"}})")) == Some(1.0)
+        })
     });
-    // A known share of misses: 900 hits and 100 misses.
+    // The workload: 900 cache hits and 100 misses; 1,000 requests.
     let mut commands = String::from("SET present value\n");
     commands.push_str(&"GET present\n".repeat(900));
     commands.push_str(&"GET absent\n".repeat(100));
     redis(redis_port, &commands);
     let info = redis(redis_port, "INFO stats\n");
-    let (hits, misses) = (
-        info_stat(&info, "keyspace_hits"),
-        info_stat(&info, "keyspace_misses"),
+    assert_eq!(
+        (
+            info_stat(&info, "keyspace_hits"),
+            info_stat(&info, "keyspace_misses")
+        ),
+        (900.0, 100.0)
     );
-    assert_eq!((hits, misses), (900.0, 100.0), "Redis's own count");
-    // Scraped again after the workload.
-    let counted = |query: &str| {
-        api(query).and_then(|v| {
-            v["data"]["result"][0]["value"][1]
-                .as_str()
-                .and_then(|s| s.parse::<f64>().ok())
-        })
-    };
+    *serve.lock().unwrap() = true;
     wait_for(30, "the workload to be scraped", || {
-        counted("max(redis_keyspace_hits_total)") == Some(900.0)
-            && counted("max(redis_keyspace_misses_total)") == Some(100.0)
+        number("max(redis_keyspace_misses_total)") == Some(100.0)
+            && number("max(http_request_duration_seconds_count)") == Some(1000.0)
     });
     std::thread::sleep(Duration::from_millis(1500));
     let at = now().floor();
 
-    let queries = dir.path().join("queries.toml");
-    let defaults = scalectl_queries();
-    fs::write(&queries, defaults).unwrap();
-    let output = assert_cmd::Command::cargo_bin("scalectl")
-        .unwrap()
-        .args([
-            "collect",
-            "--prometheus",
-            &url,
-            "--users",
-            "5",
-            "--queries",
-            queries.to_str().unwrap(),
-            "--db-selector",
-            "{job=\"node\"}",
-            "--at",
-            &format!("{at}"),
-            "--output",
-            dir.path().join("report.json").to_str().unwrap(),
-        ])
-        .output()
+    let collect = |server: &str| -> Value {
+        let out = dir.path().join(format!("report-{}.json", server.len()));
+        let output = assert_cmd::Command::cargo_bin("scalectl")
+            .unwrap()
+            .args([
+                "collect",
+                "--prometheus",
+                server,
+                "--users",
+                "5",
+                "--db-selector",
+                "{job=\"node\"}",
+                "--at",
+                &format!("{at}"),
+                "--output",
+                out.to_str().unwrap(),
+                "--force",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap()
+    };
+    let report = collect(&url);
+
+    // The truth, from the sources.
+    let connections: f64 = psql(&pg, primary_port, "select count(*) from pg_stat_activity where datname is not null and pid <> pg_backend_pid()").parse().unwrap();
+    let limit: f64 = psql(&pg, primary_port, "show max_connections")
+        .parse()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
-
-    // Cache hit rate: 900 / 1,000, as Redis itself counts.
-    let cache = report["cache_hit_rate_pct"].as_f64().unwrap();
-    assert!(
-        (cache - 90.0).abs() <= 1.0,
-        "cache hit rate {cache}% vs Redis's 90%"
-    );
-
-    // CPU: the box's utilisation between the first and last scrape in the
-    // window, from /proc/stat read at those moments.
+    let replay_lag_ms: f64 = psql(
+        &pg,
+        primary_port,
+        "select coalesce(max(extract(epoch from replay_lag)), 0) * 1000 from pg_stat_replication",
+    )
+    .parse()
+    .unwrap();
     let window = api(&format!(
         "node_cpu_seconds_total{{cpu=\"0\",mode=\"idle\"}}[5m] @ {at}"
     ))
@@ -305,31 +542,28 @@ fn the_built_in_queries_read_real_exporters_right() {
             .1
     };
     let ((idle0, total0), (idle1, total1)) = (nearest(first), nearest(last));
-    let truth = 100.0 * (1.0 - (idle1 - idle0) / (total1 - total0));
-    let cpu = report["db_cpu_pct"].as_f64().unwrap();
+    let cpu_truth = 100.0 * (1.0 - (idle1 - idle0) / (total1 - total0));
+
+    let field = |report: &Value, name: &str| {
+        report[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} not collected: {report}"))
+    };
     eprintln!(
-        "live stack: cache_hit_rate_pct {cache} (Redis: 90); db_cpu_pct {cpu} (/proc/stat: {truth:.2}) over {:.0} s",
+        "live stack (Prometheus): {report}\n truth: connections {connections}, limit {limit}, lag {replay_lag_ms:.1} ms, cpu {cpu_truth:.2}% over {:.0} s, cache 90%, p95 380 ms",
         last - first
     );
-    assert!(
-        (cpu - truth).abs() <= 5.0,
-        "db_cpu_pct {cpu} vs /proc/stat {truth:.1} over the same window"
+    assert_eq!(
+        field(&report, "db_connections"),
+        connections,
+        "the busiest server, not primary + replica"
     );
+    assert_eq!(field(&report, "db_max_connections"), limit);
+    assert!((field(&report, "replication_lag_ms") - replay_lag_ms).abs() <= 1000.0);
+    assert!((field(&report, "cache_hit_rate_pct") - 90.0).abs() <= 1.0);
+    assert!((field(&report, "api_p95_ms") - 380.0).abs() <= 2.0);
+    assert!((field(&report, "db_cpu_pct") - cpu_truth).abs() <= 5.0);
 }
 
-/// The built-in queries, for the fields this stack exports.
-fn scalectl_queries() -> String {
-    let all = String::from_utf8(
-        assert_cmd::Command::cargo_bin("scalectl")
-            .unwrap()
-            .args(["init", "queries"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    all.lines()
-        .filter(|line| line.starts_with("db_cpu_pct") || line.starts_with("cache_hit_rate_pct"))
-        .map(|line| format!("{line}\n"))
-        .collect()
-}
+/// (when, (idle, total)) samples of /proc/stat.
+type CpuLog = Arc<Mutex<Vec<(f64, (f64, f64))>>>;
