@@ -218,6 +218,7 @@ fn the_built_in_queries_read_real_exporters_right() {
         "prometheus-redis-exporter",
         "prometheus-node-exporter",
         "prometheus-postgres-exporter",
+        "victoria-metrics",
     ];
     let mut missing: Vec<&str> = needed.iter().copied().filter(|b| !have(b)).collect();
     let pg = pg_bin();
@@ -359,6 +360,7 @@ fn the_built_in_queries_read_real_exporters_right() {
         free_port(),
         free_port(),
     );
+    let victoria = free_port();
     processes.0.push(spawn(
         "prometheus-redis-exporter",
         &[
@@ -423,13 +425,29 @@ fn the_built_in_queries_read_real_exporters_right() {
         ],
         &dir.path().join("prometheus.log"),
     ));
+    // VictoriaMetrics, the store teams scale to, scraping the same targets
+    // with the same configuration. Its queries normally leave out the last
+    // 30 s of samples (-search.latencyOffset); a gate wants them.
+    processes.0.push(spawn(
+        "victoria-metrics",
+        &[
+            format!("-httpListenAddr=127.0.0.1:{victoria}"),
+            format!("-storageDataPath={}", dir.path().join("vm").display()),
+            format!("-promscrape.config={}", config.display()),
+            "-retentionPeriod=100y".into(),
+            "-search.latencyOffset=0s".into(),
+        ],
+        &dir.path().join("victoria-metrics.log"),
+    ));
     let url = format!("http://127.0.0.1:{prometheus}");
-    let api = |query: &str| -> Option<Value> {
+    let vm_url = format!("http://127.0.0.1:{victoria}");
+    let api_of = |server: &str, query: &str| -> Option<Value> {
         let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-        get(&format!("{url}/api/v1/query?query={encoded}"))
+        get(&format!("{server}/api/v1/query?query={encoded}"))
     };
-    let number = |query: &str| -> Option<f64> {
-        api(query).and_then(|v| {
+    let api = |query: &str| api_of(&url, query);
+    let number_of = |server: &str, query: &str| -> Option<f64> {
+        api_of(server, query).and_then(|v| {
             v["data"]["result"][0]["value"][1]
                 .as_str()
                 .and_then(|s| s.parse().ok())
@@ -449,18 +467,21 @@ fn the_built_in_queries_read_real_exporters_right() {
         })
     };
     // Every target scraped twice, the counters seen at zero first.
+    let jobs = [
+        "redis",
+        "node",
+        "postgres-primary",
+        "postgres-replica",
+        "app",
+    ];
     wait_for(60, "the first scrapes", || {
-        [
-            "redis",
-            "node",
-            "postgres-primary",
-            "postgres-replica",
-            "app",
-        ]
-        .iter()
-        .all(|job| {
-            number(&format!("count_over_time(up{{job=\"{job}\"}}[5m])")).unwrap_or(0.0) >= 2.0
-                && number(&format!("min(up{{job=\"{job}\"}})")) == Some(1.0)
+        [&url, &vm_url].iter().all(|server| {
+            jobs.iter().all(|job| {
+                number_of(server, &format!("count_over_time(up{{job=\"{job}\"}}[5m])"))
+                    .unwrap_or(0.0)
+                    >= 2.0
+                    && number_of(server, &format!("min(up{{job=\"{job}\"}})")) == Some(1.0)
+            })
         })
     });
     // The workload: 900 cache hits and 100 misses; 1,000 requests.
@@ -478,8 +499,10 @@ fn the_built_in_queries_read_real_exporters_right() {
     );
     *serve.lock().unwrap() = true;
     wait_for(30, "the workload to be scraped", || {
-        number("max(redis_keyspace_misses_total)") == Some(100.0)
-            && number("max(http_request_duration_seconds_count)") == Some(1000.0)
+        [&url, &vm_url].iter().all(|server| {
+            number_of(server, "max(redis_keyspace_misses_total)") == Some(100.0)
+                && number_of(server, "max(http_request_duration_seconds_count)") == Some(1000.0)
+        })
     });
     std::thread::sleep(Duration::from_millis(1500));
     let at = now().floor();
@@ -563,6 +586,87 @@ fn the_built_in_queries_read_real_exporters_right() {
     assert!((field(&report, "cache_hit_rate_pct") - 90.0).abs() <= 1.0);
     assert!((field(&report, "api_p95_ms") - 380.0).abs() <= 2.0);
     assert!((field(&report, "db_cpu_pct") - cpu_truth).abs() <= 5.0);
+
+    // The same command, unchanged, against VictoriaMetrics: the same truth.
+    let vm_report = collect(&vm_url);
+    eprintln!("live stack (VictoriaMetrics): {vm_report}");
+    assert_eq!(field(&vm_report, "db_connections"), connections);
+    assert_eq!(field(&vm_report, "db_max_connections"), limit);
+    assert!((field(&vm_report, "replication_lag_ms") - replay_lag_ms).abs() <= 1000.0);
+    assert!((field(&vm_report, "cache_hit_rate_pct") - 90.0).abs() <= 1.0);
+    assert!((field(&vm_report, "api_p95_ms") - 380.0).abs() <= 2.0);
+    // VictoriaMetrics scrapes on its own clock: its CPU window is a scrape or
+    // two off Prometheus's.
+    assert!((field(&vm_report, "db_cpu_pct") - cpu_truth).abs() <= 10.0);
+
+    // Weeks of history loaded beside the live series (VictoriaMetrics'
+    // import API), then `forecast --prometheus --users` on them.
+    let day_ms = 86_400_000.0;
+    let end_ms = (at * 1000.0 / day_ms).floor() * day_ms - day_ms;
+    let stamps: Vec<String> = (0..60)
+        .map(|d| format!("{}", end_ms - f64::from(59 - d) * day_ms))
+        .collect();
+    let values: Vec<String> = (0..60)
+        .map(|d| format!("{}", 30.0 + 0.5 * f64::from(d)))
+        .collect();
+    let import = format!(
+        "{{\"metric\":{{\"__name__\":\"history_db_cpu_pct\"}},\"values\":[{}],\"timestamps\":[{}]}}\n",
+        values.join(","),
+        stamps.join(",")
+    );
+    let imported = ureq::post(format!("{vm_url}/api/v1/import"))
+        .send(import.as_bytes())
+        .unwrap();
+    assert!(imported.status().as_u16() < 300);
+    let history_queries = dir.path().join("history.toml");
+    fs::write(
+        &history_queries,
+        "db_cpu_pct = \"max(history_db_cpu_pct)\"\n",
+    )
+    .unwrap();
+    let end = format!("{}", end_ms / 1000.0 + 1.0);
+    wait_for(30, "the imported history", || {
+        number_of(
+            &vm_url,
+            &format!("count_over_time(history_db_cpu_pct[90d] @ {end})"),
+        ) == Some(60.0)
+    });
+    let output = assert_cmd::Command::cargo_bin("scalectl")
+        .unwrap()
+        .args([
+            "forecast",
+            "--prometheus",
+            &vm_url,
+            "--queries",
+            history_queries.to_str().unwrap(),
+            "--users",
+            "42K",
+            "--range",
+            "59d",
+            "--at",
+            &end,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let forecast: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(forecast["users"]["last"], 42_000);
+    // 30 + 0.5 a day passes 70% 80 days after the first day: 21 days on.
+    let critical = forecast["crossings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "db-cpu" && c["severity"] == "critical")
+        .unwrap()
+        .clone();
+    let days_ahead = critical["days"].as_i64().unwrap();
+    assert!((19..=23).contains(&days_ahead), "{critical}");
 }
 
 /// (when, (idle, total)) samples of /proc/stat.
