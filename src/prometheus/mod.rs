@@ -106,6 +106,47 @@ fn choose<'q>(
     )))
 }
 
+/// Notes a metric whose series is younger than the window its query rates
+/// over (`[5m]`): a rate over a few seconds of a new series reads wrong.
+fn young_series(
+    client: &Client,
+    field: &str,
+    query: &str,
+    at: Option<f64>,
+    notes: &mut Vec<String>,
+) -> Result<(), QueryError> {
+    let Some(window) = range_windows(query)
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+    else {
+        return Ok(());
+    };
+    for metric in queries::metric_names(query) {
+        let then = format!("count({metric} offset {})", window.0);
+        if client.instant(&then, at)? == Sample::Empty {
+            notes.push(format!(
+                "{field}: {metric} has less than {} of data: the {} rate is not reliable yet",
+                window.0, window.0
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The range windows of a query (`[5m]`, `[1h]`), as written and in seconds.
+fn range_windows(query: &str) -> Vec<(String, f64)> {
+    query
+        .split('[')
+        .skip(1)
+        .filter_map(|rest| {
+            let inside = rest.split(']').next()?;
+            let window = inside.split(':').next()?.trim();
+            let seconds = crate::date::parse_duration(window).ok()?;
+            Some((window.to_owned(), seconds))
+        })
+        .collect()
+}
+
 /// Runs the instant queries at `at` (the server's now when `None`).
 /// `users`, when given, replaces the users query.
 pub fn collect(
@@ -132,6 +173,7 @@ pub fn collect(
         };
         match client.instant(query, at)? {
             Sample::Value(value) => {
+                young_series(client, field, query, at, &mut collected.notes)?;
                 let value = clean(field, value, &mut collected.notes);
                 if WHOLE_FIELDS.contains(&field) && value > LARGEST_COUNT {
                     return Err(QueryError(format!(
