@@ -137,7 +137,8 @@ impl Assessment<'_> {
 }
 
 /// What the engine needs besides the report and the ladder: the day to judge
-/// a report's age against (the engine reads no clock), and the age limit.
+/// a report's age against (the engine reads no clock), the age limit, and
+/// which rules to select or suppress.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Today, in days since 1970-01-01 (UTC); `None` skips the age check.

@@ -1,6 +1,7 @@
 //! The metrics report: observed numbers about a running system, parsed and
 //! validated into a [`Report`].
 
+pub mod fast;
 mod values;
 
 use std::collections::BTreeMap;
@@ -97,8 +98,21 @@ pub struct Report {
 }
 
 impl Report {
-    /// Parses a report and checks it against `ladder`.
+    /// Parses a report and checks it against `ladder`: plain YAML through the
+    /// fast path ([`fast`]), everything else (and every error) through the
+    /// full parser.
     pub fn parse(source: &Source, ladder: &Ladder) -> Result<Self, FileError> {
+        if source.format == crate::source::Format::Yaml
+            && let Some(report) =
+                fast::parse(&source.text).and_then(|raw| raw.validate(ladder).ok())
+        {
+            return Ok(report);
+        }
+        Self::parse_full(source, ladder)
+    }
+
+    /// Parses a report with the full parser only.
+    pub fn parse_full(source: &Source, ladder: &Ladder) -> Result<Self, FileError> {
         let fail = |problem| FileError::new(source.name.clone(), name_field(problem, source));
         let first = source
             .text

@@ -209,6 +209,24 @@ proptest! {
         prop_assert_eq!(Outcome::of_run(&run), expected);
     }
 
+    /// The fast path answers only as the full parser does.
+    #[test]
+    fn the_fast_path_equals_the_full_parser(yaml in report_yaml(), plain in any::<bool>()) {
+        let ladder = ladder();
+        // Generated reports, and the same without quotes and the checklist,
+        // which is what the fast path takes.
+        let text = if plain {
+            yaml.lines()
+                .take_while(|l| !l.starts_with("checklist"))
+                .filter(|l| !l.starts_with("service"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        } else {
+            yaml
+        };
+        same_as_full_parser(&text, &ladder);
+    }
+
     #[test]
     fn every_format_is_produced_for_every_valid_report(yaml in report_yaml()) {
         let ladder = ladder();
@@ -333,8 +351,21 @@ fn seeds() -> Vec<(Vec<u8>, u8)> {
 }
 
 /// Feeds bytes to every parser; each must return, with a value or an error.
+/// Whenever the fast path reads a report, the full parser reads the same.
+fn same_as_full_parser(text: &str, ladder: &Ladder) {
+    let Some(fast) = scalectl::metrics::fast::parse(text).and_then(|raw| raw.validate(ladder).ok())
+    else {
+        return;
+    };
+    let source = source(text, Format::Yaml);
+    assert_eq!(Report::parse_full(&source, ladder), Ok(fast), "{text:?}");
+}
+
 fn feed(bytes: &[u8], selector: u8) {
     let ladder = ladder();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        same_as_full_parser(text, &ladder);
+    }
     if let Ok(source) = Source::from_bytes("fuzz".into(), bytes.to_vec(), format_from(selector)) {
         let parsed = Report::parse(&source, &ladder);
         assert_eq!(

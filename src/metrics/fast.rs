@@ -1,0 +1,165 @@
+//! A fast path for the plain YAML that reports are almost always made of:
+//! one `key: value` per line, numbers and simple strings, comments. Anything
+//! else (nesting, flow collections, quotes with escapes, anchors, tags, a
+//! value out of range, a duplicate or unknown key, ...) returns `None`, and
+//! the full parser reads the file, so every error keeps its message and
+//! location. When it answers, its answer is the full parser's: the values go
+//! through the same typed deserializers and the same validation, and a
+//! property test and a fuzz target hold the two paths equal.
+
+use serde_json::{Map, Number, Value};
+
+use super::RawReport;
+
+/// Fields whose values are scalars (the maps `checklist` and `ignore` are
+/// left to the full parser).
+const SCALAR_FIELDS: [&str; 11] = [
+    "service",
+    "users",
+    "api_p95_ms",
+    "db_cpu_pct",
+    "db_connections",
+    "db_max_connections",
+    "cache_hit_rate_pct",
+    "replication_lag_ms",
+    "current_stage",
+    "monthly_cost_usd",
+    "observed_at",
+];
+
+/// Plain words that YAML reads as something other than a string.
+fn special_word(word: &str) -> bool {
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | "nan" | "inf"
+    )
+}
+
+fn number(text: &str) -> Option<Value> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // No sign, no exponent, no leading zeros: the forms every YAML reader
+    // agrees on.
+    if !digits(whole) || (whole.len() > 1 && whole.starts_with('0')) {
+        return None;
+    }
+    match fraction {
+        None => whole.parse::<u64>().ok().map(|n| Value::Number(n.into())),
+        Some(fraction) if digits(fraction) => {
+            let value: f64 = text.parse().ok()?;
+            Number::from_f64(value).map(Value::Number)
+        }
+        Some(_) => None,
+    }
+}
+
+fn scalar(key: &str, text: &str) -> Option<Value> {
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if inner.contains(['"', '\\']) || inner.chars().any(char::is_control) {
+            return None;
+        }
+        return Some(Value::String(inner.to_owned()));
+    }
+    if let Some(value) = number(text) {
+        return Some(value);
+    }
+    let plain_word = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && !special_word(text);
+    (key == "service" && plain_word).then(|| Value::String(text.to_owned()))
+}
+
+/// The report in `text`, when it is plain enough to read without the full
+/// parser; `None` otherwise (including whenever the report is invalid).
+pub fn parse(text: &str) -> Option<RawReport> {
+    let mut fields = Map::new();
+    for line in text.split('\n') {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with(char::is_whitespace) || line.contains('\r') || line.contains('\t') {
+            return None;
+        }
+        let (key, rest) = line.split_once(':')?;
+        if !SCALAR_FIELDS.contains(&key) || fields.contains_key(key) {
+            return None;
+        }
+        let rest = rest.strip_prefix(' ')?;
+        // A comment after the value, set off by a space.
+        let value = match rest.find(" #") {
+            Some(at) => &rest[..at],
+            None => rest,
+        }
+        .trim_end_matches(' ');
+        if value.is_empty() || value.contains('#') {
+            return None;
+        }
+        fields.insert(key.to_owned(), scalar(key, value)?);
+    }
+    if !fields.contains_key("users") {
+        return None;
+    }
+    serde_json::from_value(Value::Object(fields)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ladder::Ladder;
+    use crate::metrics::Report;
+    use crate::source::{Format, Source};
+
+    fn both(text: &str) -> (Option<Report>, Result<Report, crate::error::FileError>) {
+        let ladder = Ladder::embedded().unwrap();
+        let fast = parse(text).and_then(|raw| raw.validate(&ladder).ok());
+        let source =
+            Source::from_bytes("t.yaml".into(), text.as_bytes().to_vec(), Format::Yaml).unwrap();
+        (fast, Report::parse_full(&source, &ladder))
+    }
+
+    #[test]
+    fn plain_reports_are_read_as_the_full_parser_reads_them() {
+        for text in [
+            "service: checkout\nusers: 42K\n",
+            "users: \"42K\"\napi_p95_ms: 140 # ms\ndb_cpu_pct: 64.5\n\n# spend\nmonthly_cost_usd: 2400\n",
+            "service: \"a b\"\nusers: 0\ncurrent_stage: 2\nobserved_at: \"2026-11-01\"\n",
+        ] {
+            let (fast, full) = both(text);
+            if let Some(fast) = fast {
+                assert_eq!(Ok(fast), full, "{text}");
+            }
+        }
+        assert!(parse("service: checkout\nusers: 42000\ndb_cpu_pct: 64.5\n").is_some());
+    }
+
+    #[test]
+    fn anything_unusual_is_left_to_the_full_parser() {
+        for text in [
+            "users: 5\nchecklist:\n  redis_cache: true\n",
+            "users: 5\nusers: 6\n",
+            "users: 5\ndb_cpu: 3\n",
+            "users: -5\n",
+            "users: 1e3\n",
+            "users: 007\n",
+            "service: true\nusers: 5\n",
+            "service: yes\nusers: 5\n",
+            "users: 5\ndb_cpu_pct: 101\n",
+            "users: 5\nservice: \"a\\\"b\"\n",
+            "users: 5\r\n",
+            "users: &a 5\n",
+            "users: !!int 5\n",
+            "---\nusers: 5\n",
+            "users: 5\napi_p95_ms:\n",
+            "  users: 5\n",
+            "users: [5]\n",
+            "db_cpu_pct: 5\n",
+        ] {
+            assert!(parse(text).is_none(), "{text:?}");
+        }
+    }
+}
