@@ -67,7 +67,8 @@ impl Streams<'_> {
         &mut self,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), Error> {
-        let mut out = std::io::BufWriter::new(&mut *self.out);
+        // Large outputs are written in few system calls.
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut *self.out);
         match write(&mut out).and_then(|()| out.flush()) {
             // A reader that stopped early (`| head`) is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
