@@ -1,6 +1,7 @@
 //! A fast path for the plain YAML that reports are almost always made of:
-//! one `key: value` per line, numbers and simple strings, comments. Anything
-//! else (nesting, flow collections, quotes with escapes, anchors, tags, a
+//! one `key: value` per line, numbers and simple strings, comments, and a
+//! `checklist:` block of `  item_id: true|false` lines. Anything else
+//! (other nesting, flow collections, quotes with escapes, anchors, tags, a
 //! value out of range, a duplicate or unknown key, ...) returns `None`, and
 //! the full parser reads the file, so every error keeps its message and
 //! location. When it answers, its answer is the full parser's: the values go
@@ -11,8 +12,8 @@ use serde_json::{Map, Number, Value};
 
 use super::RawReport;
 
-/// Fields whose values are scalars (the maps `checklist` and `ignore` are
-/// left to the full parser).
+/// Fields whose values are scalars (the map `checklist` is read as a block
+/// of its own; `ignore` is left to the full parser).
 const SCALAR_FIELDS: [&str; 11] = [
     "service",
     "users",
@@ -74,32 +75,84 @@ fn scalar(key: &str, text: &str) -> Option<Value> {
     (key == "service" && plain_word).then(|| Value::String(text.to_owned()))
 }
 
+/// A checklist item id as the ladder spells them: lowercase letters, digits
+/// and underscores, starting with a letter.
+fn item_id(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The value of a `key: value` line, without a trailing comment; `None`
+/// when the line is not that plain.
+fn value_of(rest: &str) -> Option<&str> {
+    let rest = rest.strip_prefix(' ')?;
+    let value = match rest.find(" #") {
+        Some(at) => &rest[..at],
+        None => rest,
+    }
+    .trim_end_matches(' ');
+    (!value.is_empty() && !value.contains('#')).then_some(value)
+}
+
 /// The report in `text`, when it is plain enough to read without the full
 /// parser; `None` otherwise (including whenever the report is invalid).
 pub fn parse(text: &str) -> Option<RawReport> {
     let mut fields = Map::new();
+    // The checklist block being read, if the lines are inside one.
+    let mut checklist: Option<Map<String, Value>> = None;
     for line in text.split('\n') {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        if line.starts_with(char::is_whitespace) || line.contains('\r') || line.contains('\t') {
+        if line.contains('\r') || line.contains('\t') {
             return None;
+        }
+        if let Some(item) = line.strip_prefix("  ") {
+            let answers = checklist.as_mut()?;
+            let (key, rest) = item.split_once(':')?;
+            let answer = match value_of(rest)? {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            };
+            if !item_id(key)
+                || answers
+                    .insert(key.to_owned(), Value::Bool(answer))
+                    .is_some()
+            {
+                return None;
+            }
+            continue;
+        }
+        if let Some(answers) = checklist.take() {
+            if answers.is_empty() {
+                return None;
+            }
+            fields.insert("checklist".to_owned(), Value::Object(answers));
+        }
+        if line.starts_with(char::is_whitespace) {
+            return None;
+        }
+        if line == "checklist:" {
+            if fields.contains_key("checklist") {
+                return None;
+            }
+            checklist = Some(Map::new());
+            continue;
         }
         let (key, rest) = line.split_once(':')?;
         if !SCALAR_FIELDS.contains(&key) || fields.contains_key(key) {
             return None;
         }
-        let rest = rest.strip_prefix(' ')?;
-        // A comment after the value, set off by a space.
-        let value = match rest.find(" #") {
-            Some(at) => &rest[..at],
-            None => rest,
-        }
-        .trim_end_matches(' ');
-        if value.is_empty() || value.contains('#') {
+        fields.insert(key.to_owned(), scalar(key, value_of(rest)?)?);
+    }
+    if let Some(answers) = checklist.take() {
+        if answers.is_empty() {
             return None;
         }
-        fields.insert(key.to_owned(), scalar(key, value)?);
+        fields.insert("checklist".to_owned(), Value::Object(answers));
     }
     if !fields.contains_key("users") {
         return None;
@@ -135,12 +188,29 @@ mod tests {
             }
         }
         assert!(parse("service: checkout\nusers: 42000\ndb_cpu_pct: 64.5\n").is_some());
+        for text in [
+            "users: 5\nchecklist:\n  redis_cache: true\n  connection_pooling: false # soon\n",
+            "checklist:\n\n# answered by hand\n  indexes_optimized: true\nusers: 5\n",
+        ] {
+            let (fast, full) = both(text);
+            assert!(parse(text).is_some(), "{text:?}");
+            assert_eq!(Ok(fast.expect(text)), full, "{text}");
+        }
     }
 
     #[test]
     fn anything_unusual_is_left_to_the_full_parser() {
         for text in [
-            "users: 5\nchecklist:\n  redis_cache: true\n",
+            "users: 5\nchecklist:\n",
+            "users: 5\nchecklist:\nservice: a\n",
+            "users: 5\nchecklist:\n  redis_cache: yes\n",
+            "users: 5\nchecklist:\n  redis_cache: True\n",
+            "users: 5\nchecklist:\n  redis_cache: true\n  redis_cache: false\n",
+            "users: 5\nchecklist:\n   redis_cache: true\n",
+            "users: 5\nchecklist:\n  Redis: true\n",
+            "users: 5\nchecklist:\n  redis_cache: true\nchecklist:\n  replicas: true\n",
+            "users: 5\n  redis_cache: true\n",
+            "users: 5\nchecklist: {}\n",
             "users: 5\nusers: 6\n",
             "users: 5\ndb_cpu: 3\n",
             "users: -5\n",
