@@ -12,21 +12,12 @@ use serde_json::{Map, Number, Value};
 
 use super::RawReport;
 
-/// Fields whose values are scalars (the map `checklist` is read as a block
-/// of its own; `ignore` is left to the full parser).
-const SCALAR_FIELDS: [&str; 11] = [
-    "service",
-    "users",
-    "api_p95_ms",
-    "db_cpu_pct",
-    "db_connections",
-    "db_max_connections",
-    "cache_hit_rate_pct",
-    "replication_lag_ms",
-    "current_stage",
-    "monthly_cost_usd",
-    "observed_at",
-];
+/// Whether `key` is a report field whose value is a scalar (the map
+/// `checklist` is read as a block of its own; `ignore` is left to the full
+/// parser).
+fn scalar_field(key: &str) -> bool {
+    RawReport::FIELDS.contains(&key) && !matches!(key, "checklist" | "ignore")
+}
 
 /// Plain words that YAML reads as something other than a string.
 fn special_word(word: &str) -> bool {
@@ -143,7 +134,7 @@ pub fn parse(text: &str) -> Option<RawReport> {
             continue;
         }
         let (key, rest) = line.split_once(':')?;
-        if !SCALAR_FIELDS.contains(&key) || fields.contains_key(key) {
+        if !scalar_field(key) || fields.contains_key(key) {
             return None;
         }
         fields.insert(key.to_owned(), scalar(key, value_of(rest)?)?);

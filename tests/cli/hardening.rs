@@ -81,6 +81,23 @@ fn fake_server(
 
 /// A one-shot fake Prometheus that answers every request with `body`, for
 /// answers no real server would give. Returns its URL.
+/// Runs `collect --prometheus URL --queries FILE ARGS...`, the queries file
+/// holding `queries`.
+fn collect_with(url: &str, queries: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.toml");
+    fs::write(&path, queries).unwrap();
+    let mut all = vec![
+        "collect",
+        "--prometheus",
+        url,
+        "--queries",
+        path.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 fn fake_prometheus(body: &'static str, requests: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -206,19 +223,8 @@ fn a_token_from_the_environment_that_is_not_utf8_is_an_error() {
 #[test]
 fn a_sample_value_cannot_add_fields_to_a_collected_report() {
     let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1\ndb_cpu_pct: 99"]}]}}"#;
-    let dir = tempfile::tempdir().unwrap();
-    let queries = dir.path().join("q.toml");
-    fs::write(&queries, "api_p95_ms = \"x\"\n").unwrap();
     let url = fake_prometheus(body, 3);
-    let output = run(&[
-        "collect",
-        "--prometheus",
-        &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--users",
-        "5",
-    ]);
+    let output = collect_with(&url, "api_p95_ms = \"x\"\n", &["--users", "5"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let yaml = stdout(&output);
     assert!(
@@ -237,21 +243,13 @@ fn a_sample_value_cannot_add_fields_to_a_collected_report() {
 fn collected_values_that_no_command_reads_are_not_written() {
     let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"1e300"]}]}}"#;
     let dir = tempfile::tempdir().unwrap();
-    let queries = dir.path().join("q.toml");
-    fs::write(&queries, "db_connections = \"x\"\n").unwrap();
     let url = fake_prometheus(body, 3);
     let out = dir.path().join("report.yaml");
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--users",
-        "5",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+        "db_connections = \"x\"\n",
+        &["--users", "5", "--output", out.to_str().unwrap()],
+    );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("db_connections"),
@@ -707,23 +705,12 @@ fn a_range_answer_with_more_than_was_asked_for_is_refused() {
         )
         .into_boxed_str(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let queries = dir.path().join("q.toml");
-    fs::write(&queries, "users = \"u\"\n").unwrap();
     let url = fake_prometheus(body, 2);
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--range",
-        "3d",
-        "--step",
-        "1d",
-        "--at",
-        "2026-11-01",
-    ]);
+        "users = \"u\"\n",
+        &["--range", "3d", "--step", "1d", "--at", "2026-11-01"],
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("the answer is larger than"),
@@ -742,19 +729,11 @@ fn a_range_answer_with_more_than_was_asked_for_is_refused() {
         .into_boxed_str(),
     );
     let url = fake_prometheus(body, 2);
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--range",
-        "3d",
-        "--step",
-        "1d",
-        "--at",
-        "2026-11-01",
-    ]);
+        "users = \"u\"\n",
+        &["--range", "3d", "--step", "1d", "--at", "2026-11-01"],
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("points where 4 were asked for"),
@@ -779,24 +758,11 @@ fn a_starting_server_is_retried_and_a_misspelled_metric_is_named() {
             (200, sample.to_owned())
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let queries = dir.path().join("q.toml");
-    fs::write(
-        &queries,
-        "db_connections = \"sum(pg_stat_activity_count)\"\n",
-    )
-    .unwrap();
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--users",
-        "5",
-        "--timeout",
-        "20",
-    ]);
+        "db_connections = \"sum(pg_stat_activity_count)\"\n",
+        &["--users", "5", "--timeout", "20"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         stdout(&output).contains("db_connections: 42"),
@@ -805,20 +771,11 @@ fn a_starting_server_is_retried_and_a_misspelled_metric_is_named() {
     );
 
     let url = fake_server(2, move |_, _| (200, names.to_owned()));
-    fs::write(
-        &queries,
-        "db_connections = \"sum(pg_stat_activty_count)\"\n",
-    )
-    .unwrap();
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--users",
-        "5",
-    ]);
+        "db_connections = \"sum(pg_stat_activty_count)\"\n",
+        &["--users", "5"],
+    );
     assert_eq!(output.status.code(), Some(2));
     let text = stderr(&output);
     assert!(
@@ -849,22 +806,11 @@ fn the_query_variant_for_the_exporter_found_is_used() {
             (200, sample.to_owned())
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let queries = dir.path().join("q.toml");
-    fs::write(
-        &queries,
-        "replication_lag_ms = [\"1000 * max(pg_replication_lag_seconds)\", \"1000 * max(pg_replication_lag)\"]\n",
-    )
-    .unwrap();
-    let output = run(&[
-        "collect",
-        "--prometheus",
+    let output = collect_with(
         &url,
-        "--queries",
-        queries.to_str().unwrap(),
-        "--users",
-        "5",
-    ]);
+        "replication_lag_ms = [\"1000 * max(pg_replication_lag_seconds)\", \"1000 * max(pg_replication_lag)\"]\n",
+        &["--users", "5"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     // The fake answers 0.25 whatever it is asked; the point is which query it was.
     assert!(
