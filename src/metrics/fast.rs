@@ -87,18 +87,32 @@ fn value_of(rest: &str) -> Option<&str> {
     (!value.is_empty() && !value.contains('#')).then_some(value)
 }
 
+/// Whether YAML reads `c` as printable anywhere, comments included (line
+/// breaks other than `\n` and byte-order marks are left to the full parser).
+fn printable(c: char) -> bool {
+    if c.is_ascii() {
+        c == '\n' || (' '..='~').contains(&c)
+    } else {
+        !c.is_control()
+            && !matches!(
+                c,
+                '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{2028}' | '\u{2029}'
+            )
+    }
+}
+
 /// The report in `text`, when it is plain enough to read without the full
 /// parser; `None` otherwise (including whenever the report is invalid).
 pub fn parse(text: &str) -> Option<RawReport> {
+    if !text.chars().all(printable) {
+        return None;
+    }
     let mut fields = Map::new();
     // The checklist block being read, if the lines are inside one.
     let mut checklist: Option<Map<String, Value>> = None;
     for line in text.split('\n') {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
-        }
-        if line.contains('\r') || line.contains('\t') {
-            return None;
         }
         if let Some(item) = line.strip_prefix("  ") {
             let answers = checklist.as_mut()?;
@@ -212,6 +226,10 @@ mod tests {
             "users: 5\ndb_cpu_pct: 101\n",
             "users: 5\nservice: \"a\\\"b\"\n",
             "users: 5\r\n",
+            "#eQrs: \u{1}u43\nusers: 4",
+            "users: 4 # \u{7f}\n",
+            "users: 4\n# \u{85}\n",
+            "users: 4\t\n",
             "users: &a 5\n",
             "users: !!int 5\n",
             "---\nusers: 5\n",
