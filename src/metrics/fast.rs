@@ -111,7 +111,7 @@ pub fn parse(text: &str) -> Option<RawReport> {
     // The checklist block being read, if the lines are inside one.
     let mut checklist: Option<Map<String, Value>> = None;
     for line in text.split('\n') {
-        if line.trim().is_empty() || line.starts_with('#') {
+        if line.bytes().all(|b| b == b' ') || line.starts_with('#') {
             continue;
         }
         if let Some(item) = line.strip_prefix("  ") {
@@ -230,6 +230,8 @@ mod tests {
             "users: 4 # \u{7f}\n",
             "users: 4\n# \u{85}\n",
             "users: 4\t\n",
+            "users: 4\n\u{a0}\n",
+            "users: 4\n\u{3000}\n",
             "users: &a 5\n",
             "users: !!int 5\n",
             "---\nusers: 5\n",
