@@ -123,6 +123,7 @@ pub fn parse(text: &str) -> Option<RawReport> {
                 _ => return None,
             };
             if !item_id(key)
+                || special_word(key)
                 || answers
                     .insert(key.to_owned(), Value::Bool(answer))
                     .is_some()
@@ -231,6 +232,8 @@ mod tests {
             "users: 4\n# \u{85}\n",
             "users: 4\t\n",
             "users: 4\n\u{a0}\n",
+            "users: 4\nchecklist:\n  null: true\n",
+            "users: 4\nchecklist:\n  yes: true\n",
             "users: 4\n\u{3000}\n",
             "users: &a 5\n",
             "users: !!int 5\n",
