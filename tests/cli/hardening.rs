@@ -695,51 +695,31 @@ fn extreme_numeric_flags_never_panic() {
 /// so memory follows the question, not the server.
 #[test]
 fn a_range_answer_with_more_than_was_asked_for_is_refused() {
-    let points: Vec<String> = (0..400_000)
-        .map(|i| format!("[{},\"1\"]", 1_700_000_000 + i))
-        .collect();
-    let body: &'static str = Box::leak(
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
-            points.join(",")
-        )
-        .into_boxed_str(),
-    );
-    let url = fake_prometheus(body, 2);
-    let output = collect_with(
-        &url,
-        "users = \"u\"\n",
-        &["--range", "3d", "--step", "1d", "--at", "2026-11-01"],
-    );
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("the answer is larger than"),
-        "{}",
+    // Collects three daily points from a server that answers with `points`
+    // (timestamps), and returns what it printed on stderr.
+    let collect_answering = |points: Vec<i64>| {
+        let values: Vec<String> = points.iter().map(|t| format!("[{t},\"1\"]")).collect();
+        let body: &'static str = Box::leak(
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+                values.join(",")
+            )
+            .into_boxed_str(),
+        );
+        let url = fake_prometheus(body, 2);
+        let output = collect_with(
+            &url,
+            "users = \"u\"\n",
+            &["--range", "3d", "--step", "1d", "--at", "2026-11-01"],
+        );
+        assert_eq!(output.status.code(), Some(2));
         stderr(&output)
-    );
+    };
+    let text = collect_answering((0..400_000).map(|i| 1_700_000_000 + i).collect());
+    assert!(text.contains("the answer is larger than"), "{text}");
     // Within the size limit, but more points than asked: refused too.
-    let few: Vec<String> = (0..10)
-        .map(|i| format!("[{},\"1\"]", 1_761_955_200 - 86_400 * i))
-        .collect();
-    let body: &'static str = Box::leak(
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
-            few.join(",")
-        )
-        .into_boxed_str(),
-    );
-    let url = fake_prometheus(body, 2);
-    let output = collect_with(
-        &url,
-        "users = \"u\"\n",
-        &["--range", "3d", "--step", "1d", "--at", "2026-11-01"],
-    );
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("points where 4 were asked for"),
-        "{}",
-        stderr(&output)
-    );
+    let text = collect_answering((0..10).map(|i| 1_761_955_200 - 86_400 * i).collect());
+    assert!(text.contains("points where 4 were asked for"), "{text}");
 }
 
 /// A server that is starting (503) is asked again until it answers, and a

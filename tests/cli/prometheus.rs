@@ -15,6 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::{free_port, have};
+
 const TOKEN: &str = "s3cr3t-t0ken-do-not-print";
 
 /// A series' value at each 30-second step.
@@ -35,23 +37,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn installed(tool: &str) -> bool {
-    std::process::Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Users grow 10% every 30 days from 20,000; database CPU is 10 + 0.0005 x users.
@@ -166,7 +151,7 @@ fn fixture(end: u64) -> String {
 }
 
 fn start() -> Option<Server> {
-    if !installed("promtool") || !installed("prometheus") {
+    if !have("promtool") || !have("prometheus") {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must run the Prometheus tests: .ci/run installs Debian's prometheus package"
