@@ -137,7 +137,7 @@ pub enum Error {
     Render(String),
     /// Prometheus could not be reached, or its answer was unusable.
     #[error(transparent)]
-    Prometheus(#[from] crate::prometheus::QueryError),
+    Prometheus(#[from] crate::collect::prometheus::QueryError),
     /// A command-line value is not valid.
     #[error("{}", escape::echo(.0))]
     Usage(String),

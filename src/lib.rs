@@ -27,6 +27,7 @@ pub mod app;
 pub mod baseline;
 pub mod checklist;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod date;
 pub mod engine;
@@ -44,7 +45,7 @@ pub mod metric;
 pub mod metrics;
 pub mod output;
 pub mod parallel;
-pub mod prometheus;
+
 pub mod render;
 pub mod schema;
 pub mod source;

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use scalectl::config::Config;
 use scalectl::fuzzing::ladder;
-use scalectl::prometheus::{Queries, metric_names};
+use scalectl::collect::prometheus::{Queries, metric_names};
 use scalectl::source::{Format, Source};
 
 fuzz_target!(|data: &[u8]| {

@@ -7,6 +7,7 @@ use super::prometheus::{connect, note, parse_time};
 use super::{Streams, read_input, render_run, today};
 use crate::baseline::Baseline;
 use crate::cli::{AssessArgs, OutputFormat};
+use crate::collect::prometheus;
 use crate::config::Config;
 use crate::engine::{Options, assess_with, what_if};
 use crate::error::{Error, FileError};
@@ -18,7 +19,7 @@ use crate::metric::Metric;
 use crate::metrics::{RawReport, Report};
 use crate::render::{Entry, Run};
 use crate::source::{Format, Source};
-use crate::{fleet, parallel, prometheus};
+use crate::{fleet, parallel};
 
 pub(super) fn assess_command(
     args: &AssessArgs,

@@ -95,7 +95,7 @@ pub(super) fn validate_command(
                 .err()
                 .map(|e| e.problems)
                 .unwrap_or_default(),
-            ValidateKind::Queries => crate::prometheus::Queries::load(Some(file))
+            ValidateKind::Queries => crate::collect::prometheus::Queries::load(Some(file))
                 .err()
                 .map(|e| e.problems)
                 .unwrap_or_default(),

@@ -210,7 +210,7 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
         Command::Init(args) => {
             let text = match args.what() {
                 InitKind::Ladder => DEFAULT_STAGES.to_owned(),
-                InitKind::Queries => crate::prometheus::DEFAULT_QUERIES.to_owned(),
+                InitKind::Queries => crate::collect::prometheus::DEFAULT_QUERIES.to_owned(),
                 InitKind::Report => template::metrics_template(),
             };
             match args.output.as_deref().filter(|p| p.as_os_str() != STDOUT) {

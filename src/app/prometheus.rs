@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use super::Streams;
 use crate::cli::{CollectArgs, PrometheusArgs};
+use crate::collect::prometheus;
+use crate::date;
 use crate::error::{Error, FileError, Problem};
 use crate::escape::path_name;
 use crate::gate::Outcome;
@@ -14,7 +16,6 @@ use crate::ladder::Ladder;
 use crate::metrics::Report;
 use crate::output::write_output;
 use crate::source::{Format, Source, io_reason};
-use crate::{date, prometheus};
 
 /// The most bytes read from a token or password file.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
@@ -265,7 +266,7 @@ pub(super) fn collect_command(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prometheus::{Auth, ServerUrl};
+    use crate::collect::prometheus::{Auth, ServerUrl};
 
     #[test]
     fn credentials_over_plain_http_to_another_host_are_warned_about() {

@@ -385,10 +385,10 @@ fn feed(bytes: &[u8], selector: u8) {
         {
             let _ = config.check_rules(&scalectl::engine::alarm_ids(&ladder));
         }
-        if let Ok(queries) = source.deserialize::<scalectl::prometheus::Queries>() {
+        if let Ok(queries) = source.deserialize::<scalectl::collect::prometheus::Queries>() {
             for (_, query) in queries.fields() {
                 for variant in query.variants() {
-                    let _ = scalectl::prometheus::metric_names(variant);
+                    let _ = scalectl::collect::prometheus::metric_names(variant);
                 }
             }
         }

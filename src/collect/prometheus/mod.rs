@@ -5,59 +5,13 @@ mod client;
 mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 pub use client::{Auth, Client, MAX_TIMEOUT_SECONDS, MAX_URL_BYTES, QueryError, Sample, ServerUrl};
 pub use queries::{DEFAULT_QUERIES, Queries, Query, metric_names};
 
+pub use super::Collected;
+use super::{LARGEST_COUNT, WHOLE_FIELDS, clean, format_number_exact};
 use crate::date::format_rfc3339;
-use crate::metric::format_number;
-
-/// Fields that are percentages; rate() noise can push them a hair past 100.
-const PERCENT_FIELDS: [&str; 2] = ["db_cpu_pct", "cache_hit_rate_pct"];
-
-/// The largest count a report holds exactly (2^53).
-const LARGEST_COUNT: f64 = 9_007_199_254_740_992.0;
-
-/// Whole-number fields.
-const WHOLE_FIELDS: [&str; 3] = ["users", "db_connections", "db_max_connections"];
-
-/// A report collected from Prometheus: its fields, and what was left out and why.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Collected {
-    /// The service name to write, from `--service`.
-    pub service: Option<String>,
-    /// When the numbers were observed, as RFC 3339.
-    pub observed_at: Option<String>,
-    /// Field -> value, for the fields that had a value.
-    pub values: BTreeMap<&'static str, f64>,
-    /// What the user should know: missing series, NaN values, clamped percentages.
-    pub notes: Vec<String>,
-}
-
-fn clean(field: &'static str, value: f64, notes: &mut Vec<String>) -> f64 {
-    if PERCENT_FIELDS.contains(&field) && !(0.0..=100.0).contains(&value) {
-        let clamped = value.clamp(0.0, 100.0);
-        notes.push(format!(
-            "{field}: {} is outside 0-100; using {}",
-            format_number(value),
-            format_number(clamped)
-        ));
-        return clamped;
-    }
-    if value < 0.0 {
-        notes.push(format!(
-            "{field}: {} is negative; using 0",
-            format_number(value)
-        ));
-        return 0.0;
-    }
-    if WHOLE_FIELDS.contains(&field) {
-        value.round()
-    } else {
-        value
-    }
-}
 
 /// The variant of a field's query to run: the first whose metrics all exist
 /// on the server (any, when the server does not list its metric names). A
@@ -200,98 +154,6 @@ pub fn collect(
         ));
     }
     Ok(collected)
-}
-
-/// A collected report in report-field order, as it is written.
-#[derive(serde::Serialize)]
-struct CollectedReport {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    users: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_p95_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_cpu_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_connections: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_max_connections: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_hit_rate_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replication_lag_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    observed_at: Option<String>,
-}
-
-impl Collected {
-    fn report(&self) -> CollectedReport {
-        let number = |field: &str| self.values.get(field).map(|&v| round_collected(v));
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let whole = |field: &str| number(field).map(|v| v as u64);
-        CollectedReport {
-            service: self.service.clone(),
-            users: whole("users"),
-            api_p95_ms: number("api_p95_ms"),
-            db_cpu_pct: number("db_cpu_pct"),
-            db_connections: whole("db_connections"),
-            db_max_connections: whole("db_max_connections"),
-            cache_hit_rate_pct: number("cache_hit_rate_pct"),
-            replication_lag_ms: number("replication_lag_ms"),
-            observed_at: self.observed_at.clone(),
-        }
-    }
-
-    /// The report as TOML.
-    pub fn toml(&self) -> String {
-        toml::to_string(&self.report()).unwrap_or_default()
-    }
-
-    /// The report as YAML, written by the serializer, after comments naming
-    /// the source and the notes; comments are escaped onto one line each, so
-    /// nothing the server says can add a field.
-    pub fn yaml(&self, source: &str) -> String {
-        let mut out = format!(
-            "# Collected by scalectl from {}\n",
-            crate::escape::echo(source)
-        );
-        for note in &self.notes {
-            let _ = writeln!(out, "# note: {}", crate::escape::echo(note));
-        }
-        out.push_str(&serde_saphyr::to_string(&self.report()).unwrap_or_default());
-        if !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out
-    }
-
-    /// The report as JSON.
-    pub fn json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.report()).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-}
-
-/// A collected value to two decimals: `rate()` arithmetic leaves float
-/// noise (`240.6249999999999`) that no measurement has.
-fn round_collected(value: f64) -> f64 {
-    if value.abs() < 1e13 {
-        (value * 100.0).round() / 100.0 + 0.0
-    } else {
-        value
-    }
-}
-
-/// A collected value, rounded, without a needless ".0".
-fn format_number_exact(value: f64) -> String {
-    let value = round_collected(value);
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
-    }
 }
 
 /// A history collected from range queries, as CSV rows.
