@@ -15,6 +15,8 @@ pub enum Answer {
     Measured(Metric),
     /// Answered in the report's `checklist:` map.
     Manual,
+    /// Only measured straight from a source; never answered by hand.
+    Collected,
 }
 
 /// One checklist item.
@@ -188,7 +190,36 @@ pub struct CheckedItem {
     pub text: String,
     /// Its state.
     pub status: Status,
+    /// What showed the state, when it was measured straight from a source.
+    pub measured: Option<Measured>,
+    /// The report's own answer, when a measurement contradicts it.
+    pub contradicts: Option<bool>,
 }
+
+/// A checklist answer measured straight from a source (PostgreSQL, Redis,
+/// PgBouncer), with what showed it; it overrides the report's own answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// The checklist item id.
+    pub id: &'static str,
+    /// The measured state: pass, fail, or unknown when nothing could show it.
+    pub status: Status,
+    /// The threshold it was judged against, for people.
+    pub rule: String,
+    /// What was found: tables, statements, pools, counts.
+    pub evidence: Vec<String>,
+    /// Worth knowing, though it does not decide the answer (unused indexes).
+    pub warnings: Vec<String>,
+    /// Where and how it was read: the server and the views or commands used.
+    pub read_from: String,
+}
+
+/// The extra caching item measured from PostgreSQL only: its own buffer cache.
+pub const DB_BUFFER_CACHE: Item = Item {
+    id: "db_buffer_cache_hit",
+    text: "PostgreSQL buffer cache hit ratio",
+    answer: Answer::Collected,
+};
 
 /// A section with its answered items.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,8 +230,13 @@ pub struct CheckedSection {
     pub items: Vec<CheckedItem>,
 }
 
-/// Walks the checklist for a report, or returns the blank checklist without one.
-pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
+/// Walks the checklist for a report, or returns the blank checklist without
+/// one; `measured` answers override the report's own.
+pub fn check(
+    report: Option<&Report>,
+    ladder: &Ladder,
+    measured: &[Measured],
+) -> Vec<CheckedSection> {
     let replicas_from = ladder
         .stages()
         .iter()
@@ -224,21 +260,48 @@ pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
                 items: section
                     .items
                     .iter()
-                    .map(|item| CheckedItem {
-                        item,
-                        text: item_text(item, ladder),
-                        status: match report {
-                            None => Status::Unknown,
-                            // An explicit answer is always shown and counted.
-                            Some(report) if not_applicable => {
-                                match report.checklist.0.get(item.id) {
-                                    Some(true) => Status::Pass,
-                                    Some(false) => Status::Fail,
-                                    None => Status::NotApplicable,
-                                }
-                            }
-                            Some(report) => status(item, report, ladder),
-                        },
+                    .chain((section.id == "caching").then_some(&DB_BUFFER_CACHE))
+                    .filter_map(|item| {
+                        let found = measured.iter().find(|m| m.id == item.id).cloned();
+                        if item.answer == Answer::Collected && found.is_none() {
+                            return None;
+                        }
+                        let manual = report.and_then(|r| r.checklist.0.get(item.id).copied());
+                        Some(match found {
+                            Some(found) => CheckedItem {
+                                item,
+                                text: format!("{} ({})", item.text, found.rule),
+                                status: if not_applicable && found.status != Status::Pass {
+                                    Status::NotApplicable
+                                } else {
+                                    found.status
+                                },
+                                contradicts: manual.filter(|&done| match found.status {
+                                    Status::Pass => !done,
+                                    Status::Fail => done,
+                                    _ => false,
+                                }),
+                                measured: Some(found),
+                            },
+                            None => CheckedItem {
+                                item,
+                                text: item_text(item, ladder),
+                                measured: None,
+                                contradicts: None,
+                                status: match report {
+                                    None => Status::Unknown,
+                                    // An explicit answer is always shown and counted.
+                                    Some(report) if not_applicable => {
+                                        match report.checklist.0.get(item.id) {
+                                            Some(true) => Status::Pass,
+                                            Some(false) => Status::Fail,
+                                            None => Status::NotApplicable,
+                                        }
+                                    }
+                                    Some(report) => status(item, report, ladder),
+                                },
+                            },
+                        })
                     })
                     .collect(),
             }
@@ -248,7 +311,7 @@ pub fn check(report: Option<&Report>, ladder: &Ladder) -> Vec<CheckedSection> {
 
 fn status(item: &Item, report: &Report, ladder: &Ladder) -> Status {
     let metric = match item.answer {
-        Answer::Manual => {
+        Answer::Manual | Answer::Collected => {
             return match report.checklist.0.get(item.id) {
                 Some(true) => Status::Pass,
                 Some(false) => Status::Fail,

@@ -138,6 +138,9 @@ pub enum Error {
     /// Prometheus could not be reached, or its answer was unusable.
     #[error(transparent)]
     Prometheus(#[from] crate::collect::prometheus::QueryError),
+    /// A database or cache could not be reached or read.
+    #[error(transparent)]
+    Source(#[from] crate::collect::SourceError),
     /// A command-line value is not valid.
     #[error("{}", escape::echo(.0))]
     Usage(String),

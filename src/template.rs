@@ -62,7 +62,7 @@ checklist:\n"
         let _ = writeln!(out, "  # {}", section.title);
         for item in section.items {
             match item.answer {
-                Answer::Manual => {
+                Answer::Manual | Answer::Collected => {
                     let _ = writeln!(out, "  # {}: true    # {}", item.id, item.text);
                 }
                 Answer::Measured(metric) => {

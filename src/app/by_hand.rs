@@ -20,7 +20,7 @@ pub(super) fn checklist_command(
         Some(file) => Some(Report::parse(&read_input(file)?, &ladder)?),
         None => None,
     };
-    let sections = checklist::check(report.as_ref(), &ladder);
+    let sections = checklist::check(report.as_ref(), &ladder, &[]);
     let file = args.file.as_deref().map(super::input_name);
     let text = match args.format {
         ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),

@@ -94,7 +94,7 @@ fn the_checklist_has_the_articles_sections_and_ids() {
 
 #[test]
 fn without_a_report_every_item_is_unknown() {
-    let sections = check(None, &ladder());
+    let sections = check(None, &ladder(), &[]);
     assert_eq!(sections.iter().map(|s| s.items.len()).sum::<usize>(), 20);
     assert!(
         sections
@@ -151,7 +151,7 @@ fn measured_items_pass_until_their_rule_is_critical() {
     ] {
         let report = report(&format!("users: 20K\n{yaml}\n"));
         assert_eq!(
-            status_of(&check(Some(&report), &ladder), id),
+            status_of(&check(Some(&report), &ladder, &[]), id),
             expected,
             "{yaml}"
         );
@@ -169,14 +169,14 @@ fn connections_at_the_limit_fail_whatever_the_rule_says() {
     let at_limit = report("users: 1\ndb_connections: 100\ndb_max_connections: 100\n");
     assert_eq!(
         status_of(
-            &check(Some(&at_limit), &lenient),
+            &check(Some(&at_limit), &lenient, &[]),
             "db_connections_under_max"
         ),
         Status::Fail
     );
     let below = report("users: 1\ndb_connections: 99\ndb_max_connections: 100\n");
     assert_eq!(
-        status_of(&check(Some(&below), &lenient), "db_connections_under_max"),
+        status_of(&check(Some(&below), &lenient, &[]), "db_connections_under_max"),
         Status::Pass
     );
 }
@@ -188,14 +188,14 @@ fn a_custom_ladder_moves_measured_items_and_their_text() {
     let source = Source::from_bytes("s.toml".into(), text.into_bytes(), Format::Toml).unwrap();
     let strict = Ladder::parse(&source).unwrap();
     let report = report("users: 1\ndb_cpu_pct: 60\n");
-    let sections = check(Some(&report), &strict);
+    let sections = check(Some(&report), &strict, &[]);
     assert_eq!(status_of(&sections, "db_cpu_under_70"), Status::Fail);
     assert_eq!(
         sections[0].items[0].text,
         "Database CPU at most 50% (db-cpu)"
     );
     assert_eq!(
-        status_of(&check(Some(&report), &ladder()), "db_cpu_under_70"),
+        status_of(&check(Some(&report), &ladder(), &[]), "db_cpu_under_70"),
         Status::Pass
     );
 }
@@ -203,7 +203,7 @@ fn a_custom_ladder_moves_measured_items_and_their_text() {
 #[test]
 fn manual_items_follow_the_answers() {
     let report = report("users: 20K\nchecklist:\n  redis_cache: true\n  failover_tested: false\n");
-    let sections = check(Some(&report), &ladder());
+    let sections = check(Some(&report), &ladder(), &[]);
     assert_eq!(status_of(&sections, "redis_cache"), Status::Pass);
     assert_eq!(status_of(&sections, "failover_tested"), Status::Fail);
     assert_eq!(status_of(&sections, "alerts_set"), Status::Unknown);
@@ -214,7 +214,7 @@ fn read_replicas_do_not_apply_below_the_stage_that_adds_them() {
     let ladder = ladder();
     let section = |yaml: &str| {
         let report = report(yaml);
-        check(Some(&report), &ladder)[3]
+        check(Some(&report), &ladder, &[])[3]
             .items
             .iter()
             .map(|i| i.status)

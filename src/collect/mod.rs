@@ -1,12 +1,21 @@
 //! Metrics from where they live: Prometheus, PostgreSQL and Redis, each
 //! turned into the same collected report.
 
+pub mod cpu;
+pub mod postgres;
 pub mod prometheus;
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::metric::format_number;
+
+/// A database, pooler or cache that could not be reached or read: the
+/// server as shown to people (never a password), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", crate::escape::echo(.0))]
+pub struct SourceError(pub String);
 
 /// Fields that are percentages; rate() noise can push them a hair past 100.
 pub(crate) const PERCENT_FIELDS: [&str; 2] = ["db_cpu_pct", "cache_hit_rate_pct"];

@@ -2,6 +2,7 @@
 //! check metrics. Parsed from `stages.toml` and validated into a [`Ladder`]
 //! that cannot be inconsistent.
 
+mod checks;
 mod raw;
 
 use std::path::Path;
@@ -12,6 +13,9 @@ use crate::error::FileError;
 use crate::metric::{Direction, Metric};
 use crate::source::{Format, Source};
 
+pub use checks::{
+    BufferCacheChecks, Checks, IndexChecks, NPlusOneChecks, PoolingChecks, SlowQueryChecks,
+};
 pub use raw::{CostRange, Effort, RawLadder, RawRule, RawStage, Refactor};
 
 /// The default ladder, compiled into the binary.
@@ -39,6 +43,7 @@ pub struct Ladder {
     stages: Vec<Stage>,
     rules: Vec<Rule>,
     refactor: Option<Refactor>,
+    checks: Option<Checks>,
 }
 
 /// One rung of the ladder.
@@ -134,6 +139,12 @@ impl Ladder {
     /// What a move up costs, planned or panicked, when the ladder says.
     pub fn refactor(&self) -> Option<&Refactor> {
         self.refactor.as_ref()
+    }
+
+    /// The thresholds of the checklist items measured from the database, if
+    /// this ladder sets them (the embedded one does).
+    pub fn checks(&self) -> Option<&Checks> {
+        self.checks.as_ref()
     }
 
     /// The rules, in file order.

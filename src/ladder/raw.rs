@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ladder, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage};
+use super::{Checks, Ladder, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage};
 use crate::error::{Location, Problem};
 use crate::metric::{Direction, Metric};
 use crate::source::Source;
@@ -29,6 +29,10 @@ pub struct RawLadder {
     /// move is due. Optional.
     #[serde(default)]
     pub refactor: Option<Refactor>,
+    /// The thresholds of the checklist items measured straight from
+    /// PostgreSQL and Redis. Optional: the embedded ladder's apply without it.
+    #[serde(default)]
+    pub checks: Option<Checks>,
 }
 
 /// The cost of moving up the ladder: planned ahead, or rebuilt in a panic
@@ -322,11 +326,21 @@ impl RawLadder {
             }
         }
 
+        if let Some(checks) = &self.checks {
+            problems.extend(
+                checks
+                    .problems()
+                    .into_iter()
+                    .map(|message| Problem::at(source.key_location("checks"), message)),
+            );
+        }
+
         if problems.is_empty() {
             Ok(Ladder {
                 stages,
                 rules,
                 refactor: self.refactor,
+                checks: self.checks,
             })
         } else {
             Err(problems)

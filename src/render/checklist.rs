@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::json::to_json;
-use crate::checklist::{Answer, CheckedSection, Status};
+use crate::checklist::{Answer, CheckedItem, CheckedSection, Status};
 use crate::error::Error;
 
 /// The number of items in each state.
@@ -59,12 +59,20 @@ struct JsonItem<'a> {
     text: &'a str,
     status: Status,
     source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_answer: Option<bool>,
 }
 
-fn source_name(answer: Answer) -> &'static str {
-    match answer {
-        Answer::Measured(_) => "measured",
-        Answer::Manual => "manual",
+fn source_name(item: &CheckedItem) -> &'static str {
+    match (item.item.answer, &item.measured) {
+        (Answer::Measured(_), _) | (_, Some(_)) => "measured",
+        _ => "manual",
     }
 }
 
@@ -85,7 +93,11 @@ pub fn json(file: Option<&str>, sections: &[CheckedSection]) -> Result<String, E
                         id: i.item.id,
                         text: &i.text,
                         status: i.status,
-                        source: source_name(i.item.answer),
+                        source: source_name(i),
+                        read_from: i.measured.as_ref().map(|m| m.read_from.as_str()),
+                        evidence: i.measured.as_ref().map(|m| m.evidence.as_slice()),
+                        warnings: i.measured.as_ref().map_or(&[], |m| m.warnings.as_slice()),
+                        report_answer: i.contradicts,
                     })
                     .collect(),
             })
@@ -130,12 +142,34 @@ pub fn table(file: Option<&str>, sections: &[CheckedSection], color: bool) -> St
                 out,
                 "  {status}  {:<width$}  {}{}",
                 item.item.id,
-                item.text,
-                match item.item.answer {
-                    Answer::Measured(_) => " [measured]",
-                    Answer::Manual => "",
+                crate::escape::line(&item.text),
+                if source_name(item) == "measured" {
+                    " [measured]"
+                } else {
+                    ""
                 }
             );
+            let indent = " ".repeat(width + 13);
+            if let Some(measured) = &item.measured {
+                for line in &measured.evidence {
+                    let _ = writeln!(out, "{indent}{}", crate::escape::line(line));
+                }
+                for line in &measured.warnings {
+                    let _ = writeln!(out, "{indent}warning: {}", crate::escape::line(line));
+                }
+                let _ = writeln!(
+                    out,
+                    "{indent}read from {}",
+                    crate::escape::line(&measured.read_from)
+                );
+            }
+            if let Some(done) = item.contradicts {
+                let _ = writeln!(
+                    out,
+                    "{indent}conflict: the report answers {done}; the measurement ({}) wins",
+                    item.status.name()
+                );
+            }
         }
     }
     let summary = Summary::of(sections);

@@ -1,0 +1,134 @@
+//! TLS as libpq's `sslmode` asks for it: `disable`; `allow`, `prefer` and
+//! `require` encrypt without checking the certificate (as libpq does without
+//! a root certificate); `verify-ca` and `verify-full` check it against the
+//! platform's trusted roots and the host name.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls_platform_verifier::BuilderVerifierExt as _;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it (libpq's default); `allow` reads as this.
+    Prefer,
+    /// TLS or no connection; the certificate is not checked.
+    Require,
+    /// TLS with a certificate checked against the trusted roots and the host
+    /// name (`verify-ca` reads as this, the stricter of the two).
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Reads a `sslmode` value.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "disable" => Self::Disable,
+            "allow" | "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" | "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// The mode the `postgres` crate negotiates with.
+    pub fn negotiation(self) -> postgres::config::SslMode {
+        match self {
+            Self::Disable => postgres::config::SslMode::Disable,
+            Self::Prefer => postgres::config::SslMode::Prefer,
+            Self::Require | Self::VerifyFull => postgres::config::SslMode::Require,
+        }
+    }
+
+    /// The TLS connector for this mode.
+    pub fn connector(self) -> Result<MakeRustlsConnect, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?;
+        let config = match self {
+            Self::VerifyFull => builder
+                .with_platform_verifier()
+                .map_err(|e| format!("TLS: {e}"))?
+                .with_no_client_auth(),
+            _ => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
+                .with_no_client_auth(),
+        };
+        Ok(MakeRustlsConnect::new(config))
+    }
+}
+
+/// Encryption without authentication of the server, as libpq's `prefer`
+/// and `require`: the handshake's signatures are still checked.
+#[derive(Debug)]
+struct Unchecked(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_libpq_mode_is_read() {
+        assert_eq!(SslMode::parse("allow"), Some(SslMode::Prefer));
+        assert_eq!(SslMode::parse("verify-ca"), Some(SslMode::VerifyFull));
+        assert_eq!(SslMode::parse("disable"), Some(SslMode::Disable));
+        assert_eq!(SslMode::parse("Require"), None);
+        for mode in [SslMode::Prefer, SslMode::Require, SslMode::VerifyFull] {
+            assert!(mode.connector().is_ok());
+        }
+    }
+}
