@@ -102,14 +102,16 @@ pub struct AssessArgs {
     /// Metrics reports (.yaml, .yml, .json or .toml) or directories to search
     /// for them; `-` reads YAML from standard input.
     #[arg(
-        required_unless_present = "prometheus",
-        conflicts_with = "prometheus",
+        required_unless_present_any = ["prometheus", "postgres", "redis"],
+        conflicts_with_all = ["prometheus", "postgres", "redis"],
         value_name = "FILE|DIR",
         help_heading = "Input"
     )]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub connection: PrometheusArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// With --prometheus: collect at this time (RFC 3339, a date, or Unix seconds).
     #[arg(
         long,
@@ -314,11 +316,55 @@ pub struct PrometheusArgs {
     pub basic_auth_file: Option<PathBuf>,
 }
 
+/// Where `--postgres`, `--pgbouncer` and `--redis` measure, read-only.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Database")]
+pub struct DatabaseArgs {
+    /// A PostgreSQL server to measure straight from its statistics views:
+    /// the primary, then any replicas; such as
+    /// postgres://monitor@db:5432/app?sslmode=require (no password in it).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Vec<String>,
+    /// A file holding the PostgreSQL password (else SCALECTL_POSTGRES_PASSWORD,
+    /// PGPASSWORD, or ~/.pgpass). Never printed.
+    #[arg(long, value_name = "PATH", requires = "postgres")]
+    pub postgres_password_file: Option<PathBuf>,
+    /// PgBouncer's admin console, such as postgres://stats@db:6432/pgbouncer;
+    /// its SHOW POOLS answers connection_pooling.
+    #[arg(long, value_name = "URL", requires = "postgres")]
+    pub pgbouncer: Option<String>,
+    /// A Redis server to measure the cache hit rate from, such as redis://cache:6379.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// A file holding the Redis password (else SCALECTL_REDIS_PASSWORD). Never printed.
+    #[arg(long, value_name = "PATH", requires = "redis")]
+    pub redis_password_file: Option<PathBuf>,
+    /// scalectl runs on the database host: measure db_cpu_pct from /proc/stat.
+    #[arg(long, requires = "postgres")]
+    pub local: bool,
+    /// Count between two samples this far apart (such as 10s) instead of
+    /// since the server started: Redis's hit rate, and the CPU with --local (1s without it).
+    #[arg(long, value_name = "DURATION")]
+    pub sample: Option<String>,
+    /// Seconds to wait for each connection and each statement (at most a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+}
+
+impl DatabaseArgs {
+    /// Whether any database or cache is to be measured.
+    pub fn given(&self) -> bool {
+        !self.postgres.is_empty() || self.redis.is_some()
+    }
+}
+
 /// Arguments of `scalectl collect`.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     #[command(flatten)]
     pub connection: PrometheusArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// The number of active users, when no query gives it: 42000, "42K".
     #[arg(long, value_name = "N", value_parser = parse_users, help_heading = "Input")]
     pub users: Option<u64>,
@@ -347,6 +393,14 @@ pub struct CollectArgs {
     /// Overwrite the output file if it exists.
     #[arg(long, requires = "output", help_heading = "Output")]
     pub force: bool,
+    /// A ladder file whose [checks] thresholds judge what --postgres and --redis measure.
+    #[arg(
+        long = "ladder",
+        alias = "stages",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ladder: Option<PathBuf>,
 }
 
 /// Arguments of `scalectl plan`.
@@ -414,6 +468,11 @@ pub struct ChecklistArgs {
     /// Exit 1 when any applicable item fails or is unknown.
     #[arg(long)]
     pub strict: bool,
+    /// The number of active users, for which sections apply, when no FILE gives it.
+    #[arg(long, value_name = "N", value_parser = parse_users, conflicts_with = "file")]
+    pub users: Option<u64>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// A ladder file to use instead of the built-in stages.toml.
     #[arg(
         long = "ladder",

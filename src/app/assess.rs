@@ -74,7 +74,33 @@ pub(super) fn assess_command(
             .chain(config.ignore.iter().cloned())
             .collect(),
     };
-    if let Some((client, queries)) = connect(&args.connection, streams)? {
+    if args.database.given() && args.connection.prometheus.is_some() {
+        return Err(Error::Usage(
+            "--prometheus cannot be combined with --postgres or --redis; assess from one source at a time".into(),
+        ));
+    }
+    if let Some(measurement) = super::database::measure(&args.database, args.users, &ladder)? {
+        let collected = measurement.collected;
+        if !collected.values.contains_key("users") {
+            return Err(Error::Usage(
+                "no user count: give --users N (a database does not know its users)".into(),
+            ));
+        }
+        note(streams, &collected.notes);
+        let source = Source::from_bytes(
+            format!("<{}>", measurement.servers),
+            collected.yaml(&measurement.servers).into_bytes(),
+            Format::Yaml,
+        )?;
+        let report = Report::parse(&source, &ladder)?;
+        run.results.push(Ok(Entry {
+            file: source.name.clone(),
+            assessment: assess_with(&report, &ladder, &options),
+            lines: Vec::new(),
+            change: None,
+            what_if: None,
+        }));
+    } else if let Some((client, queries)) = connect(&args.connection, streams)? {
         let url = client.shown();
         let at = parse_time(args.at.as_deref())?;
         let collected = prometheus::collect(&client, &queries, args.users, at)?;

@@ -9,6 +9,7 @@ use crate::gate::Outcome;
 use crate::ladder::Ladder;
 use crate::metrics::Report;
 use crate::render;
+use crate::source::{Format, Source};
 
 pub(super) fn checklist_command(
     args: &ChecklistArgs,
@@ -16,12 +17,51 @@ pub(super) fn checklist_command(
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     let ladder = Ladder::load(args.ladder.as_deref())?;
-    let report = match &args.file {
+    let mut report = match &args.file {
         Some(file) => Some(Report::parse(&read_input(file)?, &ladder)?),
         None => None,
     };
-    let sections = checklist::check(report.as_ref(), &ladder, &[]);
-    let file = args.file.as_deref().map(super::input_name);
+    let mut file = args.file.as_deref().map(super::input_name);
+    let mut measured = Vec::new();
+    if let Some(measurement) = super::database::measure(&args.database, None, &ladder)? {
+        let mut collected = measurement.collected;
+        super::prometheus::note(streams, &collected.notes);
+        let users = report.as_ref().map_or(args.users.unwrap_or(0), |r| r.users);
+        #[allow(clippy::cast_precision_loss)]
+        collected.values.insert("users", users as f64);
+        let source = Source::from_bytes(
+            format!("<{}>", measurement.servers),
+            collected.yaml(&measurement.servers).into_bytes(),
+            Format::Yaml,
+        )?;
+        let from_servers = Report::parse(&source, &ladder)?;
+        report = Some(match report {
+            // Measured values replace the file's; its other answers stay.
+            Some(mut report) => {
+                report.db_connections = from_servers.db_connections.or(report.db_connections);
+                report.db_max_connections = from_servers
+                    .db_max_connections
+                    .or(report.db_max_connections);
+                report.db_cpu_pct = from_servers.db_cpu_pct.or(report.db_cpu_pct);
+                report.replication_lag_ms = from_servers
+                    .replication_lag_ms
+                    .or(report.replication_lag_ms);
+                report.cache_hit_rate_pct = from_servers
+                    .cache_hit_rate_pct
+                    .or(report.cache_hit_rate_pct);
+                report
+            }
+            None => from_servers,
+        });
+        file = Some(match file {
+            Some(file) => format!("{file} and {}", measurement.servers),
+            None => measurement.servers,
+        });
+        measured = measurement.measured;
+    } else if let Some(users) = args.users {
+        report = Some(Report::with_users(users));
+    }
+    let sections = checklist::check(report.as_ref(), &ladder, &measured);
     let text = match args.format {
         ListFormat::Table => render::checklist::table(file.as_deref(), &sections, color),
         ListFormat::Json => render::checklist::json(file.as_deref(), &sections)?,

@@ -4,6 +4,7 @@
 
 mod assess;
 mod by_hand;
+mod database;
 mod forecast;
 mod prometheus;
 

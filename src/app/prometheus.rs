@@ -23,7 +23,7 @@ const MAX_SECRET_BYTES: u64 = 64 * 1024;
 /// A secret read from a file: a regular file (a FIFO or device would hang
 /// or never end), at most [`MAX_SECRET_BYTES`], one line. Errors name the
 /// file, never the value.
-fn read_secret(path: &Path) -> Result<String, Error> {
+pub(super) fn read_secret(path: &Path) -> Result<String, Error> {
     let fail = |message: String| -> Error {
         FileError::new(path_name(path), Problem::new(message)).into()
     };
@@ -55,7 +55,7 @@ fn read_secret(path: &Path) -> Result<String, Error> {
 
 /// The secret in `text` without surrounding whitespace: not empty, one line,
 /// no control characters (they cannot be sent in an HTTP header).
-fn check_secret(text: &str) -> Result<String, String> {
+pub(super) fn check_secret(text: &str) -> Result<String, String> {
     let secret = text.trim();
     if secret.is_empty() {
         return Err("is empty".into());
@@ -188,60 +188,71 @@ pub(super) fn collect_command(
     args: &CollectArgs,
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
-    let Some((client, queries)) = connect(&args.connection, streams)? else {
-        return Err(Error::Usage("collect needs --prometheus URL".into()));
-    };
-    let url = client.shown();
-    let text = match &args.range {
-        Some(range) => {
-            let collected = collect_history(
-                &client,
-                &queries,
-                args.users,
-                args.at.as_deref(),
-                range,
-                &args.step,
-            )?;
-            note(streams, &collected.notes);
-            let name = format!("<history collected from {url}>");
-            let mut check = crate::history::History::default();
-            crate::history::read_csv_from(collected.csv.as_bytes(), &name, &mut check, false)?;
-            collected.csv
+    if args.database.given() {
+        for (given, flag) in [
+            (args.connection.prometheus.is_some(), "--prometheus"),
+            (args.range.is_some(), "--range"),
+            (args.at.is_some(), "--at"),
+        ] {
+            if given {
+                return Err(Error::Usage(format!(
+                    "{flag} cannot be combined with --postgres or --redis: a database is measured now, Prometheus keeps the history; collect from one at a time"
+                )));
+            }
         }
-        None => {
-            let format = match args
-                .output
-                .as_deref()
-                .filter(|p| p.as_os_str() != super::STDOUT)
-            {
-                None => Format::Yaml,
-                Some(path) => Format::from_path(path).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--output {}: a report is written as .yaml, .yml, .json or .toml",
-                        path_name(path)
-                    ))
-                })?,
-            };
-            let at = parse_time(args.at.as_deref())?;
-            let mut collected = prometheus::collect(&client, &queries, args.users, at)?;
-            collected.service.clone_from(&args.service);
-            collected.observed_at = Some(crate::date::format_rfc3339(
-                at.unwrap_or_else(super::now_seconds),
+    }
+    let ladder = Ladder::load(args.ladder.as_deref())?;
+    let text = if let Some(measurement) =
+        super::database::measure(&args.database, args.users, &ladder)?
+    {
+        let mut collected = measurement.collected;
+        if !collected.values.contains_key("users") {
+            return Err(Error::Usage(
+                "no user count: give --users N (a database does not know its users)".into(),
             ));
-            note(streams, &collected.notes);
-            let text = match format {
-                Format::Json => collected.json(),
-                Format::Toml => collected.toml(),
-                Format::Yaml => collected.yaml(url),
-            };
-            // What is written must be a report that every later command reads.
-            let source = Source::from_bytes(
-                format!("<report collected from {url}>"),
-                text.clone().into_bytes(),
-                format,
-            )?;
-            Report::parse(&source, &Ladder::embedded()?)?;
-            text
+        }
+        collected.service.clone_from(&args.service);
+        collected.observed_at = Some(crate::date::format_rfc3339(super::now_seconds()));
+        note(streams, &collected.notes);
+        report_text(
+            &collected,
+            &measurement.servers,
+            args.output.as_deref(),
+            &ladder,
+        )?
+    } else {
+        let Some((client, queries)) = connect(&args.connection, streams)? else {
+            return Err(Error::Usage(
+                "collect needs --prometheus URL, --postgres URL or --redis URL".into(),
+            ));
+        };
+        let url = client.shown();
+        match &args.range {
+            Some(range) => {
+                let collected = collect_history(
+                    &client,
+                    &queries,
+                    args.users,
+                    args.at.as_deref(),
+                    range,
+                    &args.step,
+                )?;
+                note(streams, &collected.notes);
+                let name = format!("<history collected from {url}>");
+                let mut check = crate::history::History::default();
+                crate::history::read_csv_from(collected.csv.as_bytes(), &name, &mut check, false)?;
+                collected.csv
+            }
+            None => {
+                let at = parse_time(args.at.as_deref())?;
+                let mut collected = prometheus::collect(&client, &queries, args.users, at)?;
+                collected.service.clone_from(&args.service);
+                collected.observed_at = Some(crate::date::format_rfc3339(
+                    at.unwrap_or_else(super::now_seconds),
+                ));
+                note(streams, &collected.notes);
+                report_text(&collected, url, args.output.as_deref(), &ladder)?
+            }
         }
     };
     match args
@@ -254,6 +265,9 @@ pub(super) fn collect_command(
             inputs.extend(args.connection.queries.as_deref());
             inputs.extend(args.connection.bearer_token_file.as_deref());
             inputs.extend(args.connection.basic_auth_file.as_deref());
+            inputs.extend(args.database.postgres_password_file.as_deref());
+            inputs.extend(args.database.redis_password_file.as_deref());
+            inputs.extend(args.ladder.as_deref());
             write_output(path, args.force, &inputs, |out| {
                 out.write_all(text.as_bytes())
             })?;
@@ -261,6 +275,37 @@ pub(super) fn collect_command(
         None => streams.write_out(&text)?,
     }
     Ok(Outcome::Pass)
+}
+
+/// A collected report in the format `output`'s name asks for (YAML without
+/// one), checked to be a report every later command reads.
+fn report_text(
+    collected: &crate::collect::Collected,
+    source: &str,
+    output: Option<&Path>,
+    ladder: &Ladder,
+) -> Result<String, Error> {
+    let format = match output.filter(|p| p.as_os_str() != super::STDOUT) {
+        None => Format::Yaml,
+        Some(path) => Format::from_path(path).ok_or_else(|| {
+            Error::Usage(format!(
+                "--output {}: a report is written as .yaml, .yml, .json or .toml",
+                path_name(path)
+            ))
+        })?,
+    };
+    let text = match format {
+        Format::Json => collected.json(),
+        Format::Toml => collected.toml(),
+        Format::Yaml => collected.yaml(source),
+    };
+    let checked = Source::from_bytes(
+        format!("<report collected from {source}>"),
+        text.clone().into_bytes(),
+        format,
+    )?;
+    Report::parse(&checked, ladder)?;
+    Ok(text)
 }
 
 #[cfg(test)]

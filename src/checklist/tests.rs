@@ -176,7 +176,10 @@ fn connections_at_the_limit_fail_whatever_the_rule_says() {
     );
     let below = report("users: 1\ndb_connections: 99\ndb_max_connections: 100\n");
     assert_eq!(
-        status_of(&check(Some(&below), &lenient, &[]), "db_connections_under_max"),
+        status_of(
+            &check(Some(&below), &lenient, &[]),
+            "db_connections_under_max"
+        ),
         Status::Pass
     );
 }

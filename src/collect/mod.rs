@@ -38,6 +38,8 @@ pub struct Collected {
     pub values: BTreeMap<&'static str, f64>,
     /// Checklist items answered by measurement: item id -> done.
     pub checklist: BTreeMap<&'static str, bool>,
+    /// What showed each measured checklist answer, one line per item.
+    pub evidence: Vec<String>,
     /// What the user should know: missing series, NaN values, clamped percentages.
     pub notes: Vec<String>,
 }
@@ -125,6 +127,9 @@ impl Collected {
         );
         for note in &self.notes {
             let _ = writeln!(out, "# note: {}", crate::escape::echo(note));
+        }
+        for line in &self.evidence {
+            let _ = writeln!(out, "# measured: {}", crate::escape::echo(line));
         }
         out.push_str(&serde_saphyr::to_string(&self.report()).unwrap_or_default());
         if !out.ends_with('\n') {

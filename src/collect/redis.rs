@@ -109,9 +109,7 @@ fn error(shown: &str, error: &redis::RedisError) -> SourceError {
     let message = match error.code() {
         Some("NOAUTH") => "the server requires a password (AUTH): give it with --redis-password-file PATH or SCALECTL_REDIS_PASSWORD".to_owned(),
         Some("WRONGPASS") => "the password was refused (WRONGPASS): check --redis-password-file or SCALECTL_REDIS_PASSWORD".to_owned(),
-        _ if error.kind() == redis::ErrorKind::AuthenticationFailed => format!(
-            "authentication failed: {error}; check --redis-password-file or SCALECTL_REDIS_PASSWORD"
-        ),
+        _ if error.kind() == redis::ErrorKind::AuthenticationFailed => "the password was refused: check --redis-password-file or SCALECTL_REDIS_PASSWORD".to_owned(),
         _ => format!("{error}"),
     };
     SourceError(format!("{shown}: {message}"))

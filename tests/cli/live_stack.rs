@@ -13,49 +13,19 @@
 use std::fs;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::servers::{Processes, as_postgres, pg_bin, psql, spawn, wait_for};
 use crate::{free_port, have};
-
-/// Child processes, killed when dropped, whatever happens in the test.
-struct Processes(Vec<Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn spawn(program: &str, args: &[String], log: &std::path::Path) -> Child {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"))
-}
 
 fn get(url: &str) -> Option<Value> {
     let mut response = ureq::get(url).call().ok()?;
     serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()
-}
-
-/// Polls `check` every 200 ms until it holds, for at most `seconds`.
-fn wait_for(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn redis(port: u16, commands: &str) -> String {
@@ -105,53 +75,6 @@ fn now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-/// The PostgreSQL server programs: Debian's newest.
-fn pg_bin() -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|bin| bin.join("postgres").exists())
-        .collect();
-    versions.sort();
-    versions.pop()
-}
-
-/// A command run as the `postgres` user when this runs as root (PostgreSQL
-/// refuses root), else as is.
-fn as_postgres(program: &Path) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if root {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-fn psql(bin: &Path, port: u16, sql: &str) -> String {
-    let output = Command::new(bin.join("psql"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-Atc",
-            sql,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// An application endpoint exporting a request-duration histogram: nothing
@@ -275,6 +198,7 @@ fn the_built_in_queries_read_real_exporters_right() {
             &primary_port.to_string(),
             "-U",
             "postgres",
+            "--checkpoint=fast",
             "-R",
             "-D",
         ])

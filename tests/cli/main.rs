@@ -3,6 +3,7 @@
 mod adversarial;
 mod assess;
 mod by_hand;
+mod database;
 mod distribution;
 mod fleet;
 mod forecast;
@@ -11,6 +12,7 @@ mod live_stack;
 mod prometheus;
 mod properties;
 mod readme;
+mod servers;
 
 /// A loopback port free at the moment of asking.
 fn free_port() -> u16 {

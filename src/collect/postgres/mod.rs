@@ -247,7 +247,7 @@ fn connect_error(
             "the server asks role `{user}` for a password and none was given: use --postgres-password-file PATH, SCALECTL_POSTGRES_PASSWORD, PGPASSWORD or ~/.pgpass ({})",
             chain(error)
         ),
-        _ if error.to_string().contains("password missing") => format!(
+        _ if chain(error).contains("password missing") => format!(
             "the server asks role `{user}` for a password and none was given: use --postgres-password-file PATH, SCALECTL_POSTGRES_PASSWORD, PGPASSWORD or ~/.pgpass"
         ),
         _ => format!("cannot connect: {}", chain(error)),
@@ -353,8 +353,11 @@ impl Session {
             .collect();
         let rows = self.query(
             "pg_stat_user_tables",
-            "SELECT schemaname || '.' || relname, seq_scan::int8, seq_tup_read::int8, idx_scan::int8, n_live_tup::int8 \
-             FROM pg_stat_user_tables ORDER BY 1",
+            // reltuples (from the last VACUUM or ANALYZE) survives a reset of
+            // the statistics, which zeroes n_live_tup.
+            "SELECT s.schemaname || '.' || s.relname, s.seq_scan::int8, s.seq_tup_read::int8, s.idx_scan::int8, \
+             GREATEST(s.n_live_tup, c.reltuples::int8) \
+             FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid ORDER BY 1",
         )?;
         stats.tables = rows
             .iter()

@@ -1,0 +1,304 @@
+//! `--postgres`, `--pgbouncer` and `--redis`: measuring a report and the
+//! checklist straight from the servers, for `collect`, `assess` and
+//! `checklist`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::prometheus::{check_secret, read_secret};
+use crate::checklist::{self, Answer, Measured, Status};
+use crate::cli::DatabaseArgs;
+use crate::collect::postgres::{self, Replica, Secrets, Target};
+use crate::collect::{Collected, SourceError, cpu, redis};
+use crate::error::Error;
+use crate::ladder::{Checks, Ladder};
+
+/// A report and checklist answers measured from the servers.
+pub(super) struct Measurement {
+    /// The report's fields, and the notes on what was left out.
+    pub collected: Collected,
+    /// The checklist answers, with their evidence.
+    pub measured: Vec<Measured>,
+    /// The servers measured, as shown to people.
+    pub servers: String,
+}
+
+/// The longest `--sample` window: an hour.
+const MAX_SAMPLE_SECONDS: f64 = 3_600.0;
+
+/// The CPU window with `--local` when no `--sample` is given.
+const DEFAULT_CPU_SAMPLE: Duration = Duration::from_secs(1);
+
+fn env_secret(name: &str) -> Result<Option<String>, Error> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(value) if value.is_empty() => Ok(None),
+        Some(value) => {
+            let value = value
+                .into_string()
+                .map_err(|_| Error::Usage(format!("{name} is not valid UTF-8")))?;
+            check_secret(&value)
+                .map(Some)
+                .map_err(|e| Error::Usage(format!("{name} {e}")))
+        }
+    }
+}
+
+/// libpq's password file: `PGPASSFILE`, else `~/.pgpass`; absent is fine.
+fn pgpass() -> Result<Option<String>, Error> {
+    let path = match std::env::var_os("PGPASSFILE") {
+        Some(path) => PathBuf::from(path),
+        None => match std::env::var_os("HOME") {
+            Some(home) => Path::new(&home).join(".pgpass"),
+            None => return Ok(None),
+        },
+    };
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read(&path)
+        .ok()
+        .filter(|bytes| bytes.len() <= 64 * 1024)
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    Ok(text)
+}
+
+fn postgres_secrets(args: &DatabaseArgs) -> Result<Secrets, Error> {
+    let password = match &args.postgres_password_file {
+        Some(path) => Some(read_secret(path)?),
+        None => match env_secret("SCALECTL_POSTGRES_PASSWORD")? {
+            Some(password) => Some(password),
+            None => env_secret("PGPASSWORD")?,
+        },
+    };
+    let pgpass = if password.is_none() { pgpass()? } else { None };
+    Ok(Secrets { password, pgpass })
+}
+
+fn redis_password(args: &DatabaseArgs) -> Result<Option<String>, Error> {
+    match &args.redis_password_file {
+        Some(path) => Ok(Some(read_secret(path)?)),
+        None => env_secret("SCALECTL_REDIS_PASSWORD"),
+    }
+}
+
+fn durations(args: &DatabaseArgs) -> Result<(Duration, Option<Duration>), Error> {
+    let timeout = args.connect_timeout;
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+        return Err(Error::Usage(
+            "--connect-timeout must be a number of seconds above 0 and at most 86400 (a day)"
+                .into(),
+        ));
+    }
+    let sample = match &args.sample {
+        None => None,
+        Some(text) => {
+            let seconds = crate::date::parse_duration(text)
+                .map_err(|e| Error::Usage(format!("--sample: {e}")))?;
+            if !(seconds > 0.0 && seconds <= MAX_SAMPLE_SECONDS) {
+                return Err(Error::Usage(format!(
+                    "--sample must be above 0 and at most {MAX_SAMPLE_SECONDS} seconds (an hour)"
+                )));
+            }
+            Some(Duration::from_secs_f64(seconds))
+        }
+    };
+    Ok((Duration::from_secs_f64(timeout), sample))
+}
+
+/// Connects to every `--postgres` server: exactly one primary, any replicas.
+fn primary_and_replicas(
+    targets: &[Target],
+    secrets: &Secrets,
+    timeout: Duration,
+) -> Result<(postgres::Session, Vec<postgres::Session>), Error> {
+    let mut primary = None;
+    let mut replicas = Vec::new();
+    for target in targets {
+        let mut session = postgres::connect(target, secrets, timeout)?;
+        if session.is_replica()? {
+            replicas.push(session);
+        } else if let Some(first) = &primary {
+            let first: &postgres::Session = first;
+            return Err(SourceError(format!(
+                "--postgres: {} and {} are both primaries (not in recovery); give one primary and its replicas",
+                first.shown, session.shown
+            ))
+            .into());
+        } else {
+            primary = Some(session);
+        }
+    }
+    let primary = primary.ok_or_else(|| {
+        SourceError(format!(
+            "--postgres: every server given is a replica ({}); give the primary too",
+            replicas
+                .iter()
+                .map(|s| s.shown.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    Ok((primary, replicas))
+}
+
+/// Measures what `args` names; `None` when it names no server.
+pub(super) fn measure(
+    args: &DatabaseArgs,
+    users: Option<u64>,
+    ladder: &Ladder,
+) -> Result<Option<Measurement>, Error> {
+    if !args.given() {
+        return Ok(None);
+    }
+    let (timeout, sample) = durations(args)?;
+    let targets = args
+        .postgres
+        .iter()
+        .map(|url| Target::parse(url, "--postgres", None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pgbouncer = args
+        .pgbouncer
+        .as_deref()
+        .map(|url| Target::parse(url, "--pgbouncer", Some("pgbouncer")))
+        .transpose()?;
+    let redis_target = args
+        .redis
+        .as_deref()
+        .map(redis::Target::parse)
+        .transpose()?;
+    let secrets = postgres_secrets(args)?;
+    let redis_password = if redis_target.is_some() {
+        redis_password(args)?
+    } else {
+        None
+    };
+    let embedded;
+    let checks: &Checks = match ladder.checks() {
+        Some(checks) => checks,
+        None => {
+            embedded = Ladder::embedded()?;
+            embedded
+                .checks()
+                .ok_or_else(|| Error::Usage("the embedded ladder has no [checks]".into()))?
+        }
+    };
+
+    let mut collected = Collected::default();
+    let mut measured = Vec::new();
+    let mut servers = Vec::new();
+    if !targets.is_empty() {
+        let (mut primary, mut replica_sessions) =
+            primary_and_replicas(&targets, &secrets, timeout)?;
+        let mut stats = primary.read_primary()?;
+        if let Some(target) = &pgbouncer {
+            stats.pools = Some(postgres::pools(target, &secrets, timeout)?);
+        }
+        // Replicas given but not seen by the primary (a cascade, another
+        // primary's): their own view of their lag.
+        if stats.replicas.is_empty() {
+            for session in &mut replica_sessions {
+                stats.replicas.push(Replica {
+                    name: session.shown.clone(),
+                    state: "replica (given)".to_owned(),
+                    lag_ms: session.replica_lag_ms()?,
+                });
+            }
+        }
+        servers.push(stats.server.clone());
+        #[allow(clippy::cast_precision_loss)]
+        {
+            collected
+                .values
+                .insert("db_connections", stats.connections as f64);
+            collected
+                .values
+                .insert("db_max_connections", stats.max_connections as f64);
+        }
+        match stats.replication_lag_ms() {
+            Some(lag) => {
+                collected.values.insert("replication_lag_ms", lag);
+            }
+            None if stats.replicas.is_empty() => collected.notes.push(
+                "replication_lag_ms: no replica streams from the primary (pg_stat_replication is empty); the field is left out".into(),
+            ),
+            None => collected.notes.push(
+                "replication_lag_ms: no replica has reported its replay lag yet; the field is left out".into(),
+            ),
+        }
+        if let Err(how) = &stats.statements {
+            collected.notes.push(format!(
+                "slow_queries_fixed, n_plus_one_eliminated: unknown: {how}"
+            ));
+        }
+        measured.extend(stats.judge(checks));
+    }
+
+    // The CPU sample runs while Redis is sampled.
+    let cpu_window = args.local.then(|| sample.unwrap_or(DEFAULT_CPU_SAMPLE));
+    let (cpu, redis_stats) = std::thread::scope(|scope| {
+        let cpu = cpu_window.map(|window| scope.spawn(move || cpu::busy_pct(window)));
+        let redis_stats = redis_target
+            .as_ref()
+            .map(|target| redis::collect(target, redis_password.as_deref(), timeout, sample))
+            .transpose();
+        let cpu = cpu
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(SourceError("--local: the CPU sample failed".into())))
+            })
+            .transpose();
+        (cpu, redis_stats)
+    });
+    match (cpu?, cpu_window) {
+        (Some(busy), Some(window)) => {
+            collected.values.insert("db_cpu_pct", busy);
+            collected.notes.push(format!(
+                "db_cpu_pct: this machine's CPU over {} s (/proc/stat), as --local says it is the database host",
+                crate::metric::format_number(window.as_secs_f64())
+            ));
+        }
+        _ if !targets.is_empty() => collected.notes.push(
+            "db_cpu_pct: not measured: PostgreSQL does not report its host's CPU; run with --local on the database host, or collect it from Prometheus (node_exporter)".into(),
+        ),
+        _ => {}
+    }
+    if let Some(stats) = redis_stats? {
+        servers.push(stats.server.clone());
+        if let Some(rate) = stats.hit_rate_pct() {
+            collected.values.insert("cache_hit_rate_pct", rate);
+        }
+        collected.notes.extend(stats.note());
+        measured.extend(stats.judge());
+    }
+    if let Some(users) = users {
+        #[allow(clippy::cast_precision_loss)]
+        collected.values.insert("users", users as f64);
+    }
+    for item in &measured {
+        let answerable = checklist::item(item.id).is_some_and(|i| i.answer == Answer::Manual);
+        match item.status {
+            Status::Pass if answerable => {
+                collected.checklist.insert(item.id, true);
+            }
+            Status::Fail if answerable => {
+                collected.checklist.insert(item.id, false);
+            }
+            _ => {}
+        }
+    }
+    for item in &measured {
+        collected.evidence.push(format!(
+            "{} {}: {}",
+            item.id,
+            item.status.name(),
+            item.evidence.join("; ")
+        ));
+    }
+    Ok(Some(Measurement {
+        collected,
+        measured,
+        servers: servers.join(" and "),
+    }))
+}
