@@ -271,10 +271,14 @@ pub fn check(
                             Some(found) => CheckedItem {
                                 item,
                                 text: format!("{} ({})", item.text, found.rule),
-                                status: if not_applicable && found.status != Status::Pass {
-                                    Status::NotApplicable
-                                } else {
-                                    found.status
+                                status: match (found.status, manual) {
+                                    // Nothing measured: the report's own answer stands.
+                                    (Status::Unknown, Some(true)) => Status::Pass,
+                                    (Status::Unknown, Some(false)) => Status::Fail,
+                                    (status, _) if not_applicable && status != Status::Pass => {
+                                        Status::NotApplicable
+                                    }
+                                    (status, _) => status,
                                 },
                                 contradicts: manual.filter(|&done| match found.status {
                                     Status::Pass => !done,

@@ -289,3 +289,85 @@ fn answers_must_name_manual_items() {
             .ends_with("set `db_connections` and `db_max_connections` instead")
     );
 }
+
+fn measured(id: &'static str, status: Status) -> Measured {
+    Measured {
+        id,
+        status,
+        rule: "a rule".into(),
+        evidence: vec!["what showed it".into()],
+        warnings: Vec::new(),
+        read_from: "a view".into(),
+    }
+}
+
+#[test]
+fn measured_answers_override_manual_ones_and_show_the_conflict() {
+    let report = report(
+        "users: 50000\nchecklist:\n  indexes_optimized: true\n  slow_queries_fixed: true\n  failover_tested: false\n",
+    );
+    let sections = check(
+        Some(&report),
+        &ladder(),
+        &[
+            measured("indexes_optimized", Status::Fail),
+            measured("slow_queries_fixed", Status::Pass),
+            measured("failover_tested", Status::Unknown),
+        ],
+    );
+    let find = |id: &str| {
+        sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .find(|i| i.item.id == id)
+            .unwrap()
+    };
+    assert_eq!(find("indexes_optimized").status, Status::Fail);
+    assert_eq!(find("indexes_optimized").contradicts, Some(true));
+    assert_eq!(find("slow_queries_fixed").status, Status::Pass);
+    assert_eq!(find("slow_queries_fixed").contradicts, None);
+    // Nothing measured: the report's own answer stands, the evidence is kept.
+    assert_eq!(find("failover_tested").status, Status::Fail);
+    assert!(find("failover_tested").measured.is_some());
+}
+
+#[test]
+fn the_buffer_cache_item_appears_only_when_measured() {
+    let ids = |sections: &[CheckedSection]| -> Vec<&str> {
+        sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .map(|i| i.item.id)
+            .collect()
+    };
+    let blank = check(None, &ladder(), &[]);
+    assert!(!ids(&blank).contains(&DB_BUFFER_CACHE.id));
+    let found = check(
+        None,
+        &ladder(),
+        &[measured(DB_BUFFER_CACHE.id, Status::Pass)],
+    );
+    assert!(ids(&found).contains(&DB_BUFFER_CACHE.id));
+    assert_eq!(status_of(&found, DB_BUFFER_CACHE.id), Status::Pass);
+}
+
+#[test]
+fn no_replica_on_a_small_system_is_not_applicable_not_a_failure() {
+    let small = report("users: 500\n");
+    let sections = check(
+        Some(&small),
+        &ladder(),
+        &[measured("read_replicas_deployed", Status::Fail)],
+    );
+    assert_eq!(
+        status_of(&sections, "read_replicas_deployed"),
+        Status::NotApplicable
+    );
+    let big = report("users: 50000\n");
+    let sections = check(
+        Some(&big),
+        &ladder(),
+        &[measured("read_replicas_deployed", Status::Fail)],
+    );
+    assert_eq!(status_of(&sections, "read_replicas_deployed"), Status::Fail);
+}

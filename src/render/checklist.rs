@@ -71,7 +71,8 @@ struct JsonItem<'a> {
 
 fn source_name(item: &CheckedItem) -> &'static str {
     match (item.item.answer, &item.measured) {
-        (Answer::Measured(_), _) | (_, Some(_)) => "measured",
+        (Answer::Measured(_), _) => "measured",
+        (_, Some(measured)) if measured.status != Status::Unknown => "measured",
         _ => "manual",
     }
 }

@@ -201,6 +201,43 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
     let (_dir, pg_dir) = postgres_dir();
     let mut processes = Processes(Vec::new());
 
+    // The primary offers TLS with a self-signed certificate: libpq's
+    // default `prefer` encrypts, `verify-full` refuses the certificate.
+    let key = pg_dir.join("server.key");
+    let cert = pg_dir.join("server.crt");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let _ = Command::new("chown")
+        .arg("postgres")
+        .arg(&key)
+        .arg(&cert)
+        .status();
+    let mut permissions = fs::metadata(&key).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+    fs::set_permissions(&key, permissions).unwrap();
+    let ssl_cert = format!("ssl_cert_file={}", cert.display());
+    let ssl_key = format!("ssl_key_file={}", key.display());
+
     // The primary, with pg_stat_statements, and a replica streaming from it.
     let primary = Cluster::start(
         &bin,
@@ -211,6 +248,10 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
             "max_connections=40",
             "wal_level=replica",
             "shared_preload_libraries=pg_stat_statements",
+            "ssl=on",
+            "log_connections=on",
+            &ssl_cert,
+            &ssl_key,
         ],
         &mut processes,
     );
@@ -394,7 +435,10 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
     assert_eq!(n_plus_one["status"], "fail", "{n_plus_one}");
     let found = evidence(n_plus_one);
     assert_eq!(found.lines().count(), 1, "{found}");
-    assert!(found.starts_with("2,000 calls, 1 rows a call"), "{found}");
+    assert!(
+        found.starts_with("2,000 calls of at most one row"),
+        "{found}"
+    );
     assert!(
         found.contains("SELECT name FROM authors WHERE id = $1"),
         "{found}"
@@ -650,6 +694,38 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
     let stderr = error_of(&scalectl(&["checklist", "--postgres", &replica_url]));
     assert!(
         stderr.contains("every server given is a replica"),
+        "{stderr}"
+    );
+
+    // TLS as libpq's sslmode says.
+    let json_of = |url: &str| scalectl(&["checklist", "--postgres", url, "--format", "json"]);
+    let required = json_of(&format!("{postgres_url}?sslmode=require"));
+    assert_eq!(
+        item(&json(&required), "indexes_optimized")["status"],
+        "fail"
+    );
+    // Every session scalectl opened on the primary, under the default
+    // `prefer` too, was encrypted: the server's own log says so.
+    let log = fs::read_to_string(primary.data.with_extension("log")).unwrap();
+    let sessions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection authorized") && l.contains("application_name=scalectl"))
+        .collect();
+    assert!(sessions.len() >= 5, "{log}");
+    assert!(
+        sessions.iter().all(|l| l.contains("SSL enabled")),
+        "{sessions:?}"
+    );
+    let stderr = error_of(&json_of(&format!("{postgres_url}?sslmode=verify-full")));
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("certificate"),
+        "{stderr}"
+    );
+    let stderr = error_of(&json_of(&format!("{replica_url}?sslmode=require")));
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    let stderr = error_of(&json_of(&format!("{postgres_url}?sslmode=sometimes")));
+    assert!(
+        stderr.contains("sslmode=sometimes is not one of"),
         "{stderr}"
     );
 

@@ -431,9 +431,8 @@ impl PgStats {
                 .iter()
                 .map(|(child, parent)| {
                     format!(
-                        "{} calls, {} rows a call, {} ms mean: {} -- run once per row of ({} calls, {} rows a call): {}",
+                        "{} calls of at most one row, {} ms mean: {} -- run once per row of ({} calls, {} rows a call): {}",
                         format_count(child.calls),
-                        format_number((child.rows_per_call() * 100.0).round() / 100.0),
                         format_number((child.mean_ms() * 1000.0).round() / 1000.0),
                         one_line(&child.query),
                         format_count(parent.calls),
@@ -569,7 +568,7 @@ impl PgStats {
             Status::Unknown,
             "a failover drill done".to_owned(),
             vec!["no statistic shows a drill: promote a replica in staging (pg_promote()), point the application at it, and answer failover_tested by hand in the report".to_owned()],
-            "nothing (answered by hand)",
+            "pg_stat_replication (no statistic records a drill)",
         )
     }
 
