@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target, seeded from fuzz/seeds/TARGET (examples and test fixtures).
 #
-#   scripts/fuzz.sh TARGET [SECONDS]      # targets: report ladder history baseline assess config fast
+#   scripts/fuzz.sh TARGET [SECONDS]      # targets: report ladder history baseline assess config fast connection
 #
 # Needs cargo-fuzz (cargo install cargo-fuzz). cargo-fuzz uses nightly-only
 # compiler flags; RUSTC_BOOTSTRAP=1 allows them on the stable toolchain.

@@ -646,3 +646,15 @@ pub enum ColorChoice {
     /// Never colour.
     Never,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap's own checks: every `requires` and `conflicts_with` names an
+    /// argument of its command, no two arguments share a name.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -76,13 +76,17 @@ pub struct BufferCacheChecks {
 }
 
 impl Checks {
-    /// Every threshold that is out of its range, as `(field, problem)`.
-    pub fn problems(&self) -> Vec<String> {
+    /// Every threshold that is out of its range, as `(field, problem)`,
+    /// the field written `table.key`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
-        let mut check = |field: &str, value: f64, min: f64, max: f64| {
+        let mut check = |field: &'static str, value: f64, min: f64, max: f64| {
             if !(value.is_finite() && (min..=max).contains(&value)) {
-                problems.push(format!(
-                    "checks.{field}: {value} is out of range; it must be between {min} and {max}"
+                problems.push((
+                    field,
+                    format!(
+                        "checks.{field}: {value} is out of range; it must be between {min} and {max}"
+                    ),
                 ));
             }
         };

@@ -331,7 +331,7 @@ impl RawLadder {
                 checks
                     .problems()
                     .into_iter()
-                    .map(|message| Problem::at(source.key_location("checks"), message)),
+                    .map(|(field, message)| Problem::at(checks_location(source, field), message)),
             );
         }
 
@@ -361,6 +361,30 @@ fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Where `table.key` of the `[checks]` table is written: the key's line
+/// after the `[checks.table]` header, else the header, else any `checks`.
+fn checks_location(source: &Source, field: &str) -> Option<Location> {
+    let (table, key) = field.split_once('.')?;
+    let header = format!("[checks.{table}]");
+    let lines: Vec<&str> = source.text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.trim() == header) else {
+        return source.key_location("checks");
+    };
+    let found = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        });
+    let line = found.map_or(start, |offset| start + 1 + offset);
+    Some(Location {
+        line: line + 1,
+        column: lines[line].len() - lines[line].trim_start().len() + 1,
+    })
 }
 
 /// Where each `[[name]]` table header is, in a TOML ladder file, in order:

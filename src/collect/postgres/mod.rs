@@ -2,7 +2,7 @@
 //! and their limit, replicas and their lag, and what the checklist asks of
 //! indexes, statements, pooling and the buffer cache.
 
-mod pgpass;
+pub mod pgpass;
 mod stats;
 mod tls;
 
