@@ -17,7 +17,7 @@ use crate::ladder::Ladder;
 use crate::load::LoadModel;
 use crate::metric::Metric;
 use crate::metrics::{RawReport, Report};
-use crate::render::{Entry, Run};
+use crate::render::{Entry, Run, Stream, Streamed};
 use crate::source::{Format, Source};
 use crate::{fleet, parallel};
 
@@ -142,6 +142,18 @@ pub(super) fn assess_command(
             None => [None; 5],
         };
         let what_if = args.users.map(|users| (users, models));
+        if let Some(format) = streamed_format(args, config) {
+            let fleet = Fleet {
+                inputs,
+                ladder: &ladder,
+                what_if: what_if.as_ref(),
+                options: &options,
+                config,
+                cwd: &cwd,
+                baseline: baseline.as_ref(),
+            };
+            return stream_fleet(format, run, &fleet, args, streams);
+        }
         run.results = assess_all(inputs, &ladder, what_if, &options, config, &cwd);
         // A person reading the table gets the error alone; every machine
         // format (and any written file) reports failed inputs too, whatever
@@ -249,6 +261,104 @@ pub(super) fn assess_command(
         });
     }
     Ok(Outcome::of_run(&run))
+}
+
+/// The format a fleet can be written in as it is assessed: one JSON, JSON
+/// Lines, GitHub or concise output, and nothing that needs every result at once (a second
+/// format, `--statistics`, `--write-baseline`).
+fn streamed_format(args: &AssessArgs, config: &Config) -> Option<Streamed> {
+    let single = args.output_format.is_empty()
+        && !args.statistics
+        && args.write_baseline.is_none()
+        && (args.format.is_some() || args.output.is_some() || config.output_format.is_empty());
+    match args.format {
+        Some(OutputFormat::Json) if single => Some(Streamed::Json),
+        Some(OutputFormat::Jsonl) if single => Some(Streamed::JsonLines),
+        Some(OutputFormat::Github) if single => Some(Streamed::Github),
+        Some(OutputFormat::Concise) if single => Some(Streamed::Concise),
+        _ => None,
+    }
+}
+
+/// What a fleet run assesses, and with what.
+struct Fleet<'f, 'a> {
+    inputs: &'f [Result<PathBuf, FileError>],
+    ladder: &'a Ladder,
+    what_if: Option<&'f WhatIfSpec>,
+    options: &'f Options,
+    config: &'f Config,
+    cwd: &'f Path,
+    baseline: Option<&'f Baseline>,
+}
+
+/// Inputs assessed at a time when a fleet is written as it is assessed:
+/// memory is bounded by this many results, not by the fleet.
+const STREAM_BATCH: usize = 2048;
+
+/// Assesses a fleet batch by batch, writing each batch before the next
+/// (JSON's head, whose status depends on every report, goes first all the
+/// same: the reports wait in a [`crate::render::Spill`]).
+fn stream_fleet<'a>(
+    format: Streamed,
+    mut run: Run<'a>,
+    fleet: &Fleet<'_, 'a>,
+    args: &AssessArgs,
+    streams: &mut Streams<'_>,
+) -> Result<Outcome, Error> {
+    run.fail_on_new = args.fail_on_new;
+    let mut inputs: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+    inputs.extend(fleet.inputs.iter().flatten().map(PathBuf::as_path));
+    inputs.extend(args.ladder.as_deref());
+    inputs.extend(args.baseline.as_deref());
+    let mut outcome = Outcome::Pass;
+    let mut errors = Vec::new();
+    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut stream = Stream::new(format, run);
+        let mut files: Vec<String> = Vec::new();
+        for batch in fleet.inputs.chunks(STREAM_BATCH) {
+            let mut results = assess_all(
+                batch,
+                fleet.ladder,
+                fleet.what_if.cloned(),
+                fleet.options,
+                fleet.config,
+                fleet.cwd,
+            );
+            if let Some(baseline) = fleet.baseline {
+                for entry in results.iter_mut().flatten() {
+                    entry.change =
+                        Some(baseline.compare(fleet.cwd, &entry.file, &entry.assessment));
+                    files.push(entry.file.clone());
+                }
+            }
+            stream.batch(&results, out)?;
+        }
+        if let Some(baseline) = fleet.baseline {
+            let files: Vec<&str> = files.iter().map(String::as_str).collect();
+            stream.set_gone(
+                baseline
+                    .missing(fleet.cwd, &files)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
+        errors = stream.errors().to_vec();
+        outcome = stream.finish(out)?;
+        Ok(())
+    };
+    match args
+        .output
+        .as_deref()
+        .filter(|p| p.as_os_str() != super::STDOUT)
+    {
+        Some(path) => crate::output::write_output(path, true, &inputs, write)?,
+        None => streams.write_with(write)?,
+    }
+    for error in &errors {
+        streams.report_error(error);
+    }
+    Ok(outcome)
 }
 
 /// Assesses every input, in parallel for fleets, keeping the input order.

@@ -93,7 +93,7 @@ pub struct RawStage {
 }
 
 /// A range of whole numbers: US dollars (a month, for a stage) or months.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostRange {
     /// The lowest value.

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::{Renderer, Run};
+use super::{Entry, Renderer, Run};
 use crate::engine::Severity;
+use crate::error::FileError;
 use crate::escape::line;
 
 /// Renders the concise format.
@@ -15,36 +16,45 @@ pub struct Concise;
 
 impl Renderer for Concise {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        for result in &run.results {
-            match result {
-                Ok(entry) => {
-                    for alarm in &entry.assessment.alarms {
-                        writeln!(
-                            out,
-                            "{}:{}:1: {} {} {}",
-                            line(&entry.file),
-                            entry.line_of(&alarm.metric).unwrap_or(1),
-                            alarm.severity,
-                            alarm.rule,
-                            line(&alarm.message)
-                        )?;
-                    }
+        lines(&run.results, out)?;
+        writeln!(out, "{}", run.summary())
+    }
+}
+
+/// The lines of these results, in order; the summary line follows them.
+pub(super) fn lines(
+    results: &[Result<Entry<'_>, FileError>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for result in results {
+        match result {
+            Ok(entry) => {
+                for alarm in &entry.assessment.alarms {
+                    writeln!(
+                        out,
+                        "{}:{}:1: {} {} {}",
+                        line(&entry.file),
+                        entry.line_of(&alarm.metric).unwrap_or(1),
+                        alarm.severity,
+                        alarm.rule,
+                        line(&alarm.message)
+                    )?;
                 }
-                Err(error) => {
-                    for problem in &error.problems {
-                        let (row, column) = problem.location.map_or((1, 1), |l| (l.line, l.column));
-                        writeln!(
-                            out,
-                            "{}:{row}:{column}: error invalid-input {}",
-                            line(&error.path),
-                            crate::escape::echo(&problem.message)
-                        )?;
-                    }
+            }
+            Err(error) => {
+                for problem in &error.problems {
+                    let (row, column) = problem.location.map_or((1, 1), |l| (l.line, l.column));
+                    writeln!(
+                        out,
+                        "{}:{row}:{column}: error invalid-input {}",
+                        line(&error.path),
+                        crate::escape::echo(&problem.message)
+                    )?;
                 }
             }
         }
-        writeln!(out, "{}", run.summary())
     }
+    Ok(())
 }
 
 /// Counts per rule and severity across a run, most frequent first, as

@@ -3,8 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::{Renderer, Run};
+use super::{Entry, Renderer, Run};
 use crate::engine::Severity;
+use crate::error::FileError;
 
 /// Renders GitHub Actions workflow commands.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,50 +44,59 @@ fn annotation(
 
 impl Renderer for Github {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        for result in &run.results {
-            match result {
-                Ok(entry) => {
-                    for alarm in &entry.assessment.alarms {
-                        let level = match alarm.severity {
-                            Severity::Critical | Severity::Unknown => "error",
-                            _ => "warning",
-                        };
-                        annotation(
-                            out,
-                            level,
-                            &entry.file,
-                            entry.line_of(&alarm.metric),
-                            &format!("scalectl {} ({})", alarm.rule, alarm.severity),
-                            &format!("{}. {}", alarm.message, alarm.remedy),
-                        )?;
-                    }
-                    for s in &entry.assessment.suppressed {
-                        annotation(
-                            out,
-                            "notice",
-                            &entry.file,
-                            entry.line_of(&s.alarm.metric),
-                            &format!("scalectl {} (suppressed)", s.alarm.rule),
-                            &format!("{}. Suppressed: {}", s.alarm.message, s.reason),
-                        )?;
-                    }
+        lines(&run.results, out)?;
+        writeln!(out, "{}", run.summary())
+    }
+}
+
+/// The lines of these results, in order; the summary line follows them.
+pub(super) fn lines(
+    results: &[Result<Entry<'_>, FileError>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for result in results {
+        match result {
+            Ok(entry) => {
+                for alarm in &entry.assessment.alarms {
+                    let level = match alarm.severity {
+                        Severity::Critical | Severity::Unknown => "error",
+                        _ => "warning",
+                    };
+                    annotation(
+                        out,
+                        level,
+                        &entry.file,
+                        entry.line_of(&alarm.metric),
+                        &format!("scalectl {} ({})", alarm.rule, alarm.severity),
+                        &format!("{}. {}", alarm.message, alarm.remedy),
+                    )?;
                 }
-                Err(error) => {
-                    for problem in &error.problems {
-                        annotation(
-                            out,
-                            "error",
-                            &error.path,
-                            problem.location.map(|l| l.line),
-                            "scalectl: invalid input",
-                            &problem.message,
-                        )?;
-                    }
+                for s in &entry.assessment.suppressed {
+                    annotation(
+                        out,
+                        "notice",
+                        &entry.file,
+                        entry.line_of(&s.alarm.metric),
+                        &format!("scalectl {} (suppressed)", s.alarm.rule),
+                        &format!("{}. Suppressed: {}", s.alarm.message, s.reason),
+                    )?;
+                }
+            }
+            Err(error) => {
+                for problem in &error.problems {
+                    annotation(
+                        out,
+                        "error",
+                        &error.path,
+                        problem.location.map(|l| l.line),
+                        "scalectl: invalid input",
+                        &problem.message,
+                    )?;
                 }
             }
         }
-        writeln!(out, "{}", run.summary())
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,43 +151,77 @@ fn pretty_all(entries: &[&Entry<'_>]) -> io::Result<Vec<Vec<u8>>> {
 
 impl Renderer for Json {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        // The same layout as serde_json's pretty printer, with the reports
-        // serialized in batches, each on several threads.
-        out.write_all(b"{\n  \"schema_version\": ")?;
-        out.write_all(&pretty(&SCHEMA_VERSION, 1)?)?;
-        out.write_all(b",\n  \"status\": ")?;
-        out.write_all(&pretty(&run.status_name(), 1)?)?;
-        if let Some(root) = &run.root {
-            out.write_all(b",\n  \"root\": ")?;
-            out.write_all(&pretty(root, 1)?)?;
-        }
-        out.write_all(b",\n  \"reports\": [")?;
+        write_head(out, run.status_name(), run.root.as_deref())?;
         let entries: Vec<&Entry<'_>> = run.entries().collect();
-        for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
-            for (i, report) in pretty_all(batch)?.iter().enumerate() {
-                let first = batch_index == 0 && i == 0;
-                out.write_all(if first { b"\n    " } else { b",\n    " })?;
-                out.write_all(report)?;
-            }
-        }
-        out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
-        let errors: Vec<JsonError<'_>> = run
-            .errors()
-            .map(|error| JsonError {
-                file: &error.path,
-                message: error.to_string(),
-            })
-            .collect();
-        out.write_all(b",\n  \"errors\": ")?;
-        out.write_all(&pretty(&errors, 1)?)?;
-        out.write_all(b",\n  \"totals\": ")?;
-        out.write_all(&pretty(&run.totals(), 1)?)?;
-        if let Some(gone) = &run.gone {
-            out.write_all(b",\n  \"baseline_missing\": ")?;
-            out.write_all(&pretty(gone, 1)?)?;
-        }
-        out.write_all(b"\n}\n")
+        write_reports(out, &entries, true)?;
+        let errors: Vec<&crate::error::FileError> = run.errors().collect();
+        write_tail(
+            out,
+            !entries.is_empty(),
+            &errors,
+            &run.totals(),
+            run.gone.as_deref(),
+        )
     }
+}
+
+/// The JSON report up to its `reports` array: the same layout as
+/// serde_json's pretty printer.
+pub(crate) fn write_head(out: &mut dyn Write, status: &str, root: Option<&str>) -> io::Result<()> {
+    out.write_all(b"{\n  \"schema_version\": ")?;
+    out.write_all(&pretty(&SCHEMA_VERSION, 1)?)?;
+    out.write_all(b",\n  \"status\": ")?;
+    out.write_all(&pretty(&status, 1)?)?;
+    if let Some(root) = root {
+        out.write_all(b",\n  \"root\": ")?;
+        out.write_all(&pretty(&root, 1)?)?;
+    }
+    out.write_all(b",\n  \"reports\": [")
+}
+
+/// Reports of the `reports` array, serialized in batches, each on several
+/// threads; `first` when none was written before.
+pub(crate) fn write_reports(
+    out: &mut dyn Write,
+    entries: &[&Entry<'_>],
+    first: bool,
+) -> io::Result<()> {
+    for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
+        for (i, report) in pretty_all(batch)?.iter().enumerate() {
+            let first = first && batch_index == 0 && i == 0;
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            out.write_all(report)?;
+        }
+    }
+    Ok(())
+}
+
+/// The JSON report after its reports: the errors, the totals, the baseline's
+/// missing reports.
+pub(crate) fn write_tail(
+    out: &mut dyn Write,
+    any_report: bool,
+    errors: &[&crate::error::FileError],
+    totals: &super::Totals,
+    gone: Option<&[String]>,
+) -> io::Result<()> {
+    out.write_all(if any_report { b"\n  ]" } else { b"]" })?;
+    let errors: Vec<JsonError<'_>> = errors
+        .iter()
+        .map(|error| JsonError {
+            file: &error.path,
+            message: error.to_string(),
+        })
+        .collect();
+    out.write_all(b",\n  \"errors\": ")?;
+    out.write_all(&pretty(&errors, 1)?)?;
+    out.write_all(b",\n  \"totals\": ")?;
+    out.write_all(&pretty(totals, 1)?)?;
+    if let Some(gone) = gone {
+        out.write_all(b",\n  \"baseline_missing\": ")?;
+        out.write_all(&pretty(&gone, 1)?)?;
+    }
+    out.write_all(b"\n}\n")
 }
 
 /// JSON Lines: one compact object per report (`"type": "report"`) or failed
@@ -217,42 +251,68 @@ impl Renderer for JsonLines {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let results: Vec<&Result<Entry<'_>, crate::error::FileError>> =
             run.results.iter().collect();
-        for batch in results.chunks(BATCH) {
-            let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| {
-                let mut line = match result {
-                    Ok(entry) => serde_json::to_vec(&Line {
-                        kind: "report",
-                        body: &JsonReport::new(entry),
-                    }),
-                    Err(error) => serde_json::to_vec(&Line {
-                        kind: "error",
-                        body: &JsonError {
-                            file: &error.path,
-                            message: error.to_string(),
-                        },
-                    }),
-                }?;
-                line.push(b'\n');
-                Ok::<_, io::Error>(line)
-            });
-            for line in lines {
-                out.write_all(&line?)?;
-            }
-        }
-        let summary = Summary {
-            schema_version: SCHEMA_VERSION,
-            status: run.status_name(),
-            reports: run.entries().count(),
-            errors: run.errors().count(),
-            totals: run.totals(),
-        };
-        let mut line = serde_json::to_vec(&Line {
-            kind: "summary",
-            body: &summary,
-        })?;
-        line.push(b'\n');
-        out.write_all(&line)
+        write_lines(out, &results)?;
+        write_summary(
+            out,
+            run.status_name(),
+            run.entries().count(),
+            run.errors().count(),
+            &run.totals(),
+        )
     }
+}
+
+/// One line per report or error, serialized in batches on several threads.
+pub(crate) fn write_lines(
+    out: &mut dyn Write,
+    results: &[&Result<Entry<'_>, crate::error::FileError>],
+) -> io::Result<()> {
+    for batch in results.chunks(BATCH) {
+        let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| {
+            let mut line = match result {
+                Ok(entry) => serde_json::to_vec(&Line {
+                    kind: "report",
+                    body: &JsonReport::new(entry),
+                }),
+                Err(error) => serde_json::to_vec(&Line {
+                    kind: "error",
+                    body: &JsonError {
+                        file: &error.path,
+                        message: error.to_string(),
+                    },
+                }),
+            }?;
+            line.push(b'\n');
+            Ok::<_, io::Error>(line)
+        });
+        for line in lines {
+            out.write_all(&line?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The last line: the run's status, counts and totals.
+pub(crate) fn write_summary(
+    out: &mut dyn Write,
+    status: &str,
+    reports: usize,
+    errors: usize,
+    totals: &super::Totals,
+) -> io::Result<()> {
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        status,
+        reports,
+        errors,
+        totals: *totals,
+    };
+    let mut line = serde_json::to_vec(&Line {
+        kind: "summary",
+        body: &summary,
+    })?;
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// Pretty JSON with a final newline.

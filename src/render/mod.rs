@@ -10,6 +10,7 @@ pub mod ladder;
 mod markdown;
 pub mod plot;
 mod sarif;
+mod stream;
 mod table;
 
 use std::io::{self, Write};
@@ -29,6 +30,7 @@ pub use json::{Json, JsonLines, JsonStage, SCHEMA_VERSION, to_json};
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use sarif::Sarif;
+pub use stream::{Spill, Stream, Streamed};
 pub use table::{DEFAULT_WIDTH, Table};
 
 /// One assessed report and the file it came from.
@@ -137,51 +139,65 @@ impl<'a> Run<'a> {
 
     /// Current spend and recommended cost ranges, summed over the reports.
     pub fn totals(&self) -> Totals {
-        let mut totals = Totals {
-            reports: 0,
-            reports_with_cost: 0,
-            monthly_cost_usd: 0.0,
-            recommended_usd_month: CostRange { min: 0, max: 0 },
-        };
+        let mut totals = Totals::default();
         for entry in self.entries() {
-            let a = &entry.assessment;
-            totals.reports += 1;
-            if let Some(spend) = a.monthly_cost_usd {
-                totals.reports_with_cost += 1;
-                totals.monthly_cost_usd += spend;
-            }
-            let range = &mut totals.recommended_usd_month;
-            range.min = range
-                .min
-                .saturating_add(a.recommended_stage.cost_usd_month.min);
-            range.max = range
-                .max
-                .saturating_add(a.recommended_stage.cost_usd_month.max);
+            totals.add(entry);
         }
         totals
     }
 
     /// "3 reports: 1 critical, 0 unknown, 1 warning, 1 ok, 0 errors".
     pub fn summary(&self) -> String {
-        let count = |severity| {
-            self.entries()
-                .filter(|e| e.assessment.status == severity)
-                .count()
-        };
+        let mut counts = Counts::default();
+        for result in &self.results {
+            counts.add(result);
+        }
+        counts.line()
+    }
+}
+
+/// How many results a run has, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    results: usize,
+    critical: usize,
+    unknown: usize,
+    warning: usize,
+    ok: usize,
+    errors: usize,
+}
+
+impl Counts {
+    /// Counts one more result.
+    pub fn add(&mut self, result: &Result<Entry<'_>, FileError>) {
+        self.results += 1;
+        match result {
+            Err(_) => self.errors += 1,
+            Ok(entry) => match entry.assessment.status {
+                Severity::Critical => self.critical += 1,
+                Severity::Unknown => self.unknown += 1,
+                Severity::Warning => self.warning += 1,
+                Severity::Ok => self.ok += 1,
+            },
+        }
+    }
+
+    /// "3 reports: 1 critical, 0 unknown, 1 warning, 1 ok, 0 errors".
+    pub fn line(&self) -> String {
         format!(
             "{}: {} critical, {} unknown, {} warning, {} ok, {}",
-            counted(self.results.len(), "report"),
-            count(Severity::Critical),
-            count(Severity::Unknown),
-            count(Severity::Warning),
-            count(Severity::Ok),
-            counted(self.errors().count(), "error"),
+            counted(self.results, "report"),
+            self.critical,
+            self.unknown,
+            self.warning,
+            self.ok,
+            counted(self.errors, "error"),
         )
     }
 }
 
 /// What a fleet spends and what its recommended stages cost, summed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Totals {
     /// Reports assessed.
     pub reports: usize,
@@ -194,6 +210,23 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Counts one more report.
+    pub fn add(&mut self, entry: &Entry<'_>) {
+        let a = &entry.assessment;
+        self.reports += 1;
+        if let Some(spend) = a.monthly_cost_usd {
+            self.reports_with_cost += 1;
+            self.monthly_cost_usd += spend;
+        }
+        let range = &mut self.recommended_usd_month;
+        range.min = range
+            .min
+            .saturating_add(a.recommended_stage.cost_usd_month.min);
+        range.max = range
+            .max
+            .saturating_add(a.recommended_stage.cost_usd_month.max);
+    }
+
     /// "total: now $199,390/month (6 of 6 reports give it); recommended $62,050-$246,500/month".
     pub fn line(&self) -> String {
         let spend = if self.reports_with_cost == 0 {

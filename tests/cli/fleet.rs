@@ -595,3 +595,65 @@ fn json_lines_hold_the_json_reports_one_per_line() {
     assert_eq!(summary["status"], "error");
     assert_eq!(summary["totals"], whole["totals"]);
 }
+
+/// A fleet larger than one batch, written as it is assessed, is byte for
+/// byte what the same formats write when every result is held: with
+/// errors, suppressions, a baseline and `--fail-on-new` in the mix.
+#[test]
+fn a_streamed_fleet_is_what_the_whole_run_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2_600_u32 {
+        let team = dir.path().join(format!("team-{:02}", i % 7));
+        fs::create_dir_all(&team).unwrap();
+        let text = if i % 997 == 0 {
+            "users: [broken\n".to_owned()
+        } else {
+            format!(
+                "service: svc-{i}\nusers: {}\ndb_cpu_pct: {}\napi_p95_ms: {}\nmonthly_cost_usd: {}\n",
+                500 + i * 37,
+                20 + i % 75,
+                80 + i % 300,
+                100 + i % 4000
+            )
+        };
+        fs::write(team.join(format!("svc-{i}.yaml")), text).unwrap();
+    }
+    let fleet = dir.path().to_str().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let written = run(&[
+        "assess",
+        fleet,
+        "--write-baseline",
+        baseline.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(written.status.code(), Some(2));
+    for format in ["json", "jsonl", "github", "concise"] {
+        for extra in [
+            &[][..],
+            &["--baseline", baseline.to_str().unwrap(), "--fail-on-new"][..],
+        ] {
+            let mut streamed: Vec<&str> = vec!["assess", fleet, "tests/fleet", "--format", format];
+            streamed.extend(extra);
+            let mut whole: Vec<&str> =
+                vec!["assess", fleet, "tests/fleet", "--output-format", format];
+            whole.extend(extra);
+            let (streamed, whole) = (run(&streamed), run(&whole));
+            assert_eq!(
+                streamed.status.code(),
+                whole.status.code(),
+                "{format} {extra:?}"
+            );
+            assert!(streamed.stdout.len() > 100_000, "{format}");
+            assert!(
+                streamed.stdout == whole.stdout,
+                "{format} {extra:?}: stdout differs"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&streamed.stderr),
+                String::from_utf8_lossy(&whole.stderr),
+                "{format}"
+            );
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! A fleet written as it is assessed, batch by batch, so that memory is
+//! bounded by the batch and not by the fleet: JSON, JSON Lines, GitHub
+//! annotations and the concise lines, byte for byte what their renderers
+//! write for the whole run.
+
+use std::io::{self, Read, Seek, Write};
+
+use super::{Counts, Entry, Run, Totals, concise, github, json};
+use crate::engine::Severity;
+use crate::error::FileError;
+use crate::gate::Outcome;
+
+/// Bytes held in memory before a [`Spill`] moves to a temporary file.
+const SPILL_AFTER: usize = 56 << 20;
+
+/// A buffer that holds its first bytes in memory and the rest in an
+/// anonymous temporary file: the body of a JSON report, which can only be
+/// written after its head, whose `status` depends on every report.
+#[derive(Debug, Default)]
+pub struct Spill {
+    /// Chunks of [`CHUNK`] bytes: growing never copies what was written.
+    memory: Vec<Vec<u8>>,
+    held: usize,
+    file: Option<std::fs::File>,
+}
+
+/// The size of one chunk of a [`Spill`] in memory.
+const CHUNK: usize = 1 << 20;
+
+impl Write for Spill {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.held + bytes.len() > SPILL_AFTER {
+            let mut file = tempfile::tempfile()?;
+            for chunk in self.memory.drain(..) {
+                file.write_all(&chunk)?;
+            }
+            self.file = Some(file);
+        }
+        if let Some(file) = &mut self.file {
+            return file.write(bytes);
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if self.memory.last().is_none_or(|c| c.len() == CHUNK) {
+                self.memory.push(Vec::with_capacity(CHUNK));
+            }
+            let chunk = self.memory.last_mut().unwrap_or_else(|| unreachable!());
+            let take = rest.len().min(CHUNK - chunk.len());
+            chunk.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        self.held += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Spill {
+    /// Copies everything written to `out`.
+    pub fn copy_to(self, out: &mut dyn Write) -> io::Result<()> {
+        for chunk in &self.memory {
+            out.write_all(chunk)?;
+        }
+        if let Some(mut file) = self.file {
+            file.rewind()?;
+            let mut buffer = vec![0; CHUNK];
+            loop {
+                let read = file.read(&mut buffer)?;
+                if read == 0 {
+                    break;
+                }
+                out.write_all(&buffer[..read])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The formats that can be written as the reports arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streamed {
+    /// The JSON report (`schema_version` 1).
+    Json,
+    /// JSON Lines.
+    JsonLines,
+    /// GitHub workflow commands.
+    Github,
+    /// One line per alarm.
+    Concise,
+}
+
+/// A run being written: its settings, and what the reports so far add up to.
+pub struct Stream<'a> {
+    format: Streamed,
+    /// The run's settings; its results stay empty.
+    run: Run<'a>,
+    body: Spill,
+    worst: Severity,
+    errors: Vec<FileError>,
+    totals: Totals,
+    counts: Counts,
+    gate_failed: bool,
+}
+
+impl<'a> Stream<'a> {
+    /// Starts writing `format` for a run with `run`'s settings.
+    pub fn new(format: Streamed, mut run: Run<'a>) -> Self {
+        run.results.clear();
+        Self {
+            format,
+            run,
+            body: Spill::default(),
+            worst: Severity::Ok,
+            errors: Vec::new(),
+            totals: Totals::default(),
+            counts: Counts::default(),
+            gate_failed: false,
+        }
+    }
+
+    /// Writes a batch of results, in input order.
+    pub fn batch(
+        &mut self,
+        results: &[Result<Entry<'a>, FileError>],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let entries: Vec<&Entry<'a>> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        for entry in &entries {
+            self.worst = self.worst.max(entry.assessment.status);
+            self.gate_failed |= entry
+                .assessment
+                .alarms
+                .iter()
+                .any(|alarm| self.run.fails(entry, alarm));
+        }
+        match self.format {
+            Streamed::Json => {
+                json::write_reports(&mut self.body, &entries, self.totals.reports == 0)?;
+            }
+            Streamed::JsonLines => {
+                let all: Vec<&Result<Entry<'a>, FileError>> = results.iter().collect();
+                json::write_lines(out, &all)?;
+            }
+            Streamed::Github => github::lines(results, out)?,
+            Streamed::Concise => concise::lines(results, out)?,
+        }
+        for result in results {
+            self.counts.add(result);
+        }
+        for entry in &entries {
+            self.totals.add(entry);
+        }
+        self.errors
+            .extend(results.iter().filter_map(|r| r.as_ref().err()).cloned());
+        Ok(())
+    }
+
+    /// The baseline's reports that this run does not have.
+    pub fn set_gone(&mut self, gone: Vec<String>) {
+        self.run.gone = Some(gone);
+    }
+
+    /// The inputs that could not be read or were invalid, so far.
+    pub fn errors(&self) -> &[FileError] {
+        &self.errors
+    }
+
+    /// Writes the end of the output, and returns the gate's outcome.
+    pub fn finish(self, out: &mut dyn Write) -> io::Result<Outcome> {
+        let status = if self.errors.is_empty() {
+            self.worst.name()
+        } else {
+            "error"
+        };
+        match self.format {
+            Streamed::Json => {
+                json::write_head(out, status, self.run.root.as_deref())?;
+                let any = self.totals.reports > 0;
+                self.body.copy_to(out)?;
+                let errors: Vec<&FileError> = self.errors.iter().collect();
+                json::write_tail(out, any, &errors, &self.totals, self.run.gone.as_deref())?;
+            }
+            Streamed::JsonLines => {
+                json::write_summary(
+                    out,
+                    status,
+                    self.totals.reports,
+                    self.errors.len(),
+                    &self.totals,
+                )?;
+            }
+            Streamed::Github | Streamed::Concise => writeln!(out, "{}", self.counts.line())?,
+        }
+        Ok(if !self.errors.is_empty() {
+            Outcome::InputError
+        } else if self.gate_failed {
+            Outcome::GateFailed
+        } else {
+            Outcome::Pass
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spill_moves_to_a_file_past_its_limit_and_gives_back_every_byte() {
+        let mut spill = Spill::default();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        for _ in 0..70 {
+            spill.write_all(&chunk).unwrap();
+        }
+        assert!(spill.file.is_some());
+        let mut out = Vec::new();
+        spill.copy_to(&mut out).unwrap();
+        assert_eq!(out.len(), 70 << 20);
+        assert!(out.chunks(1 << 20).all(|c| c == chunk.as_slice()));
+        let mut small = Spill::default();
+        small.write_all(b"abc").unwrap();
+        assert!(small.file.is_none());
+        let mut out = Vec::new();
+        small.copy_to(&mut out).unwrap();
+        assert_eq!(out, b"abc");
+    }
+}
