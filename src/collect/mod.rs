@@ -17,6 +17,44 @@ use crate::metric::format_number;
 #[error("{}", crate::escape::echo(.0))]
 pub struct SourceError(pub String);
 
+/// A server URL of one of `schemes`, without a password: a password in it
+/// is refused and never echoed (nor is the URL, when it may hold one).
+pub(crate) fn server_url(
+    text: &str,
+    flag: &str,
+    schemes: &[&str],
+    password_from: &str,
+) -> Result<url::Url, SourceError> {
+    let fail = |message: String| SourceError(format!("{flag}: {message}"));
+    let url = url::Url::parse(text).map_err(|e| {
+        if text.contains('@') {
+            fail(format!("not a valid URL ({e})"))
+        } else {
+            fail(format!(
+                "`{}` is not a valid URL ({e})",
+                crate::escape::cut(text, 200)
+            ))
+        }
+    })?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(fail(format!(
+            "the URL must start with {}, not {}://",
+            schemes
+                .iter()
+                .map(|s| format!("{s}://"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            url.scheme()
+        )));
+    }
+    if url.password().is_some() {
+        return Err(fail(format!(
+            "the URL holds a password; give it with {password_from} instead"
+        )));
+    }
+    Ok(url)
+}
+
 /// Fields that are percentages; rate() noise can push them a hair past 100.
 pub(crate) const PERCENT_FIELDS: [&str; 2] = ["db_cpu_pct", "cache_hit_rate_pct"];
 

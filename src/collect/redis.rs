@@ -19,30 +19,14 @@ pub struct Target {
 impl Target {
     /// Reads the URL. A password in it is refused and never echoed.
     pub fn parse(text: &str) -> Result<Self, SourceError> {
-        let fail = |message: String| SourceError(format!("--redis: {message}"));
-        let url = url::Url::parse(text).map_err(|e| {
-            if text.contains('@') {
-                fail(format!("not a valid URL ({e})"))
-            } else {
-                fail(format!(
-                    "`{}` is not a valid URL ({e})",
-                    crate::escape::cut(text, 200)
-                ))
-            }
-        })?;
-        if !matches!(url.scheme(), "redis" | "rediss") {
-            return Err(fail(format!(
-                "the URL must start with redis:// or rediss://, not {}://",
-                url.scheme()
-            )));
-        }
-        if url.password().is_some() {
-            return Err(fail(
-                "the URL holds a password; give it with --redis-password-file PATH or SCALECTL_REDIS_PASSWORD instead".into(),
-            ));
-        }
+        let url = super::server_url(
+            text,
+            "--redis",
+            &["redis", "rediss"],
+            "--redis-password-file PATH or SCALECTL_REDIS_PASSWORD",
+        )?;
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(fail("the URL names no host".into()));
+            return Err(SourceError("--redis: the URL names no host".into()));
         }
         let mut shown = url.clone();
         shown.set_query(None);

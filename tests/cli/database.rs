@@ -259,29 +259,8 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
     primary.sql_in("postgres", "CREATE DATABASE plain");
     primary.sql_in("shop", SCHEMA);
     primary.sql_in("shop", "VACUUM ANALYZE");
-    let replica = Cluster {
-        bin: bin.clone(),
-        data: pg_dir.join("replica"),
-        port: free_port(),
-    };
-    let backup = as_postgres(&bin.join("pg_basebackup"))
-        .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
-        .args(["-U", "postgres", "--checkpoint=fast", "-R", "-D"])
-        .arg(&replica.data)
-        .output()
-        .unwrap();
-    assert!(
-        backup.status.success(),
-        "pg_basebackup: {}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
-    processes
-        .0
-        .push(replica.spawn(&pg_dir, &["hot_standby=on"]));
-    replica.wait();
-    wait_for(30, "the replica to stream", || {
-        primary.sql("select count(*) from pg_stat_replication where state = 'streaming'") == "1"
-    });
+    let replica = primary.replica(&pg_dir, "replica", free_port(), &mut processes);
+
     // PgBouncer in front of `shop`, its admin console open to `postgres`.
     let pgbouncer_port = free_port();
     let ini = pg_dir.join("pgbouncer.ini");

@@ -14,13 +14,13 @@ use std::fs;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::servers::{Processes, as_postgres, pg_bin, psql, spawn, wait_for};
+use crate::servers::{Cluster, Processes, pg_bin, postgres_dir, psql, spawn, wait_for};
 use crate::{free_port, have};
 
 fn get(url: &str) -> Option<Value> {
@@ -143,83 +143,20 @@ fn the_built_in_queries_read_real_exporters_right() {
         return;
     }
     let pg = pg.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, pg_dir) = postgres_dir();
     let mut processes = Processes(Vec::new());
 
     // PostgreSQL: a primary and a streaming replica, owned by `postgres`.
-    let pg_dir = dir.path().join("pg");
-    fs::create_dir(&pg_dir).unwrap();
-    let mut permissions = fs::metadata(dir.path()).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    fs::set_permissions(dir.path(), permissions).unwrap();
-    let _ = Command::new("chown")
-        .args(["postgres"])
-        .arg(&pg_dir)
-        .status();
-    let (primary_port, replica_port) = (free_port(), free_port());
-    let init = as_postgres(&pg.join("initdb"))
-        .arg("-D")
-        .arg(pg_dir.join("primary"))
-        .args(["-U", "postgres", "--auth=trust"])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "initdb: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let postgres = |data: &str, port: u16, extra: &[&str]| -> Child {
-        let mut command = as_postgres(&pg.join("postgres"));
-        command
-            .arg("-D")
-            .arg(pg_dir.join(data))
-            .args(["-p", &port.to_string(), "-k"])
-            .arg(&pg_dir)
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(dir.path().join(format!("{data}.log"))).unwrap());
-        command.spawn().unwrap()
-    };
-    processes.0.push(postgres(
+    let primary = Cluster::start(
+        &pg,
+        &pg_dir,
         "primary",
-        primary_port,
-        &["-c", "max_connections=50", "-c", "wal_level=replica"],
-    ));
-    wait_for(30, "the primary", || {
-        psql(&pg, primary_port, "select 1") == "1"
-    });
-    let backup = as_postgres(&pg.join("pg_basebackup"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &primary_port.to_string(),
-            "-U",
-            "postgres",
-            "--checkpoint=fast",
-            "-R",
-            "-D",
-        ])
-        .arg(pg_dir.join("replica"))
-        .output()
-        .unwrap();
-    assert!(
-        backup.status.success(),
-        "pg_basebackup: {}",
-        String::from_utf8_lossy(&backup.stderr)
+        free_port(),
+        &["max_connections=50", "wal_level=replica"],
+        &mut processes,
     );
-    processes
-        .0
-        .push(postgres("replica", replica_port, &["-c", "hot_standby=on"]));
-    wait_for(30, "the replica to stream", || {
-        psql(
-            &pg,
-            primary_port,
-            "select count(*) from pg_stat_replication where state = 'streaming'",
-        ) == "1"
-    });
+    let replica = primary.replica(&pg_dir, "replica", free_port(), &mut processes);
+    let (primary_port, replica_port) = (primary.port, replica.port);
     // Connections held open on the primary while it is measured.
     for _ in 0..5 {
         processes.0.push(

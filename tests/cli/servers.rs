@@ -161,6 +161,33 @@ impl Cluster {
             .unwrap()
     }
 
+    /// A replica of this server made by pg_basebackup in `dir/name`,
+    /// started, and streaming before this returns.
+    pub fn replica(&self, dir: &Path, name: &str, port: u16, processes: &mut Processes) -> Self {
+        let replica = Self {
+            bin: self.bin.clone(),
+            data: dir.join(name),
+            port,
+        };
+        let backup = as_postgres(&self.bin.join("pg_basebackup"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "--checkpoint=fast", "-R", "-D"])
+            .arg(&replica.data)
+            .output()
+            .unwrap();
+        assert!(
+            backup.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&backup.stderr)
+        );
+        processes.0.push(replica.spawn(dir, &["hot_standby=on"]));
+        replica.wait();
+        wait_for(30, "the replica to stream", || {
+            self.sql("select count(*) from pg_stat_replication where state = 'streaming'") == "1"
+        });
+        replica
+    }
+
     /// Waits until the server answers.
     pub fn wait(&self) {
         wait_for(30, "PostgreSQL", || self.sql("select 1") == "1");

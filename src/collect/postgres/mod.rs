@@ -47,27 +47,12 @@ impl Target {
         default_database: Option<&str>,
     ) -> Result<Self, SourceError> {
         let fail = |message: String| SourceError(format!("{flag}: {message}"));
-        let url = url::Url::parse(text).map_err(|e| {
-            if text.contains('@') {
-                fail(format!("not a valid URL ({e})"))
-            } else {
-                fail(format!(
-                    "`{}` is not a valid URL ({e})",
-                    crate::escape::cut(text, 200)
-                ))
-            }
-        })?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(fail(format!(
-                "the URL must start with postgres:// or postgresql://, not {}://",
-                url.scheme()
-            )));
-        }
-        if url.password().is_some() {
-            return Err(fail(
-                "the URL holds a password; give it with --postgres-password-file PATH, SCALECTL_POSTGRES_PASSWORD, PGPASSWORD or ~/.pgpass instead".into(),
-            ));
-        }
+        let url = super::server_url(
+            text,
+            flag,
+            &["postgres", "postgresql"],
+            "--postgres-password-file PATH, SCALECTL_POSTGRES_PASSWORD, PGPASSWORD or ~/.pgpass",
+        )?;
         let decode = |text: &str| {
             percent_decode(text)
                 .ok_or_else(|| fail("the URL is not valid UTF-8 once decoded".into()))
@@ -173,12 +158,13 @@ pub struct Session {
     user: String,
 }
 
-/// Connects read-only, with `timeout` for the connection and each statement.
-pub fn connect(
+/// Opens a connection to `target`, with TLS as its `sslmode` says.
+fn open(
     target: &Target,
     secrets: &Secrets,
     timeout: Duration,
-) -> Result<Session, SourceError> {
+    application_name: Option<&str>,
+) -> Result<Client, SourceError> {
     let shown = target.shown();
     let mut config = postgres::Config::new();
     config
@@ -186,8 +172,10 @@ pub fn connect(
         .dbname(&target.database)
         .port(target.port)
         .ssl_mode(target.ssl.negotiation())
-        .connect_timeout(timeout)
-        .application_name("scalectl");
+        .connect_timeout(timeout);
+    if let Some(name) = application_name {
+        config.application_name(name);
+    }
     if target.host.starts_with('/') {
         config.host_path(&target.host);
     } else {
@@ -201,9 +189,19 @@ pub fn connect(
         .ssl
         .connector()
         .map_err(|e| SourceError(format!("{shown}: {e}")))?;
-    let mut client = config
+    config
         .connect(connector)
-        .map_err(|e| connect_error(&shown, &target.user, password.is_some(), &e))?;
+        .map_err(|e| connect_error(&shown, &target.user, password.is_some(), &e))
+}
+
+/// Connects read-only, with `timeout` for the connection and each statement.
+pub fn connect(
+    target: &Target,
+    secrets: &Secrets,
+    timeout: Duration,
+) -> Result<Session, SourceError> {
+    let shown = target.shown();
+    let mut client = open(target, secrets, timeout, Some("scalectl"))?;
     let millis = timeout.as_millis().min(i32::MAX as u128);
     client
         .batch_execute(&format!(
@@ -472,29 +470,8 @@ pub fn pools(
     timeout: Duration,
 ) -> Result<Vec<Pool>, SourceError> {
     let shown = target.shown();
-    let mut config = postgres::Config::new();
-    config
-        .user(&target.user)
-        .dbname(&target.database)
-        .port(target.port)
-        .ssl_mode(target.ssl.negotiation())
-        .connect_timeout(timeout);
-    if target.host.starts_with('/') {
-        config.host_path(&target.host);
-    } else {
-        config.host(&target.host);
-    }
-    let password = secrets.password_for(target);
-    if let Some(password) = &password {
-        config.password(password);
-    }
-    let connector = target
-        .ssl
-        .connector()
-        .map_err(|e| SourceError(format!("{shown}: {e}")))?;
-    let mut client = config
-        .connect(connector)
-        .map_err(|e| connect_error(&shown, &target.user, password.is_some(), &e))?;
+    // PgBouncer's console takes no application_name.
+    let mut client = open(target, secrets, timeout, None)?;
     let messages = client.simple_query("SHOW POOLS").map_err(|e| {
         SourceError(format!(
             "{shown}: SHOW POOLS: {} (is role `{}` in PgBouncer's admin_users or stats_users?)",
