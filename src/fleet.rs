@@ -32,7 +32,6 @@ pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileEr
                 let relative = path.strip_prefix(arg).unwrap_or(path);
                 !(exclude.is_match(path) || exclude.is_match(relative) || not_a_report(path))
             });
-            found.sort();
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(
                     path_name(arg),
@@ -82,7 +81,10 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
             return;
         }
     };
-    let mut subdirs = Vec::new();
+    // Each directory's entries sorted by name, subdirectories searched in
+    // their place: the same order as sorting every path found, for a
+    // fraction of the comparisons.
+    let mut children = Vec::new();
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
@@ -94,15 +96,19 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
                 continue;
             }
         };
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
             continue;
         }
-        let path = entry.path();
         let Ok(kind) = entry.file_type() else {
             continue;
         };
+        children.push((name, entry.path(), kind));
+    }
+    children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, path, kind) in children {
         if kind.is_dir() {
-            subdirs.push(path);
+            walk(&path, found, errors);
         } else if Format::from_path(&path).is_some() {
             // Regular files, and symbolic links to files; links to
             // directories are not followed.
@@ -111,14 +117,41 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
             }
         }
     }
-    for subdir in subdirs {
-        walk(&subdir, found, errors);
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_walk_finds_reports_in_sorted_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for path in [
+            "a.yaml",
+            "a/z.yaml",
+            "a/b/c.json",
+            "a-b.yaml",
+            "a.b/x.toml",
+            "B.yaml",
+            "ab/0.yml",
+            "é.yaml",
+            "z/a/a/a.yaml",
+            "z/a.yaml",
+        ] {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "users: 1\n").unwrap();
+        }
+        let found: Vec<PathBuf> = expand(&[root.to_owned()], &globs(&[]).unwrap())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(found.len(), 10);
+        assert_eq!(found, sorted);
+    }
 
     #[test]
     fn schemas_baselines_and_excluded_files_are_skipped() {
