@@ -313,6 +313,10 @@ fn stream_fleet<'a>(
     let mut outcome = Outcome::Pass;
     let mut errors = Vec::new();
     let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        // A reader that stops early (`| head`) must not stop the gate:
+        // the rest is assessed, and discarded.
+        let mut out = UntilClosed { out, closed: false };
+        let out = &mut out;
         let mut stream = Stream::new(format, run);
         let mut files: Vec<String> = Vec::new();
         for batch in fleet.inputs.chunks(STREAM_BATCH) {
@@ -345,6 +349,9 @@ fn stream_fleet<'a>(
         }
         errors = stream.errors().to_vec();
         outcome = stream.finish(out)?;
+        if out.closed {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
         Ok(())
     };
     match args
@@ -359,6 +366,40 @@ fn stream_fleet<'a>(
         streams.report_error(error);
     }
     Ok(outcome)
+}
+
+/// A writer that discards everything once its reader has gone away.
+struct UntilClosed<'w> {
+    out: &'w mut dyn std::io::Write,
+    closed: bool,
+}
+
+impl std::io::Write for UntilClosed<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(bytes.len());
+        }
+        match self.out.write(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(bytes.len())
+            }
+            result => result,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            result => result,
+        }
+    }
 }
 
 /// Assesses every input, in parallel for fleets, keeping the input order.

@@ -601,23 +601,7 @@ fn json_lines_hold_the_json_reports_one_per_line() {
 /// errors, suppressions, a baseline and `--fail-on-new` in the mix.
 #[test]
 fn a_streamed_fleet_is_what_the_whole_run_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    for i in 0..2_600_u32 {
-        let team = dir.path().join(format!("team-{:02}", i % 7));
-        fs::create_dir_all(&team).unwrap();
-        let text = if i % 997 == 0 {
-            "users: [broken\n".to_owned()
-        } else {
-            format!(
-                "service: svc-{i}\nusers: {}\ndb_cpu_pct: {}\napi_p95_ms: {}\nmonthly_cost_usd: {}\n",
-                500 + i * 37,
-                20 + i % 75,
-                80 + i % 300,
-                100 + i % 4000
-            )
-        };
-        fs::write(team.join(format!("svc-{i}.yaml")), text).unwrap();
-    }
+    let dir = generated_fleet(2_600);
     let fleet = dir.path().to_str().unwrap();
     let baseline = dir.path().join("baseline.json");
     let written = run(&[
@@ -655,5 +639,52 @@ fn a_streamed_fleet_is_what_the_whole_run_writes() {
                 "{format}"
             );
         }
+    }
+}
+
+/// `n` reports in seven team directories; every 997th one is broken.
+fn generated_fleet(n: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..n {
+        let team = dir.path().join(format!("team-{:02}", i % 7));
+        fs::create_dir_all(&team).unwrap();
+        let text = if i % 997 == 0 {
+            "users: [broken\n".to_owned()
+        } else {
+            format!(
+                "service: svc-{i}\nusers: {}\ndb_cpu_pct: {}\napi_p95_ms: {}\nmonthly_cost_usd: {}\n",
+                500 + i * 37,
+                20 + i % 75,
+                80 + i % 300,
+                100 + i % 4000
+            )
+        };
+        fs::write(team.join(format!("svc-{i}.yaml")), text).unwrap();
+    }
+    dir
+}
+
+/// A reader that stops early (`| head`) does not stop the gate: the exit
+/// code is the whole fleet's.
+#[test]
+fn a_streamed_fleet_read_only_in_part_still_gates_on_every_report() {
+    use std::io::BufRead as _;
+    let dir = generated_fleet(3_000);
+    for format in ["jsonl", "concise"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("scalectl"))
+            .args(["assess", dir.path().to_str().unwrap(), "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The pipe is closed here, long before the fleet is written.
+        let status = child.wait().unwrap();
+        // Broken reports are input errors: exit 2, as for a full read.
+        assert_eq!(status.code(), Some(2), "{format}");
     }
 }
