@@ -232,3 +232,17 @@ pub fn postgres_dir() -> (tempfile::TempDir, PathBuf) {
     let _ = Command::new("chown").arg("postgres").arg(&pg_dir).status();
     (dir, pg_dir)
 }
+
+/// Whether a test must skip for want of `missing` packages: never in CI
+/// (`.ci/run` installs them), loudly elsewhere.
+pub fn skipped(test: &str, missing: &[&str]) -> bool {
+    if missing.is_empty() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the {test} test: .ci/run installs {missing:?}"
+    );
+    eprintln!("\n*** SKIPPED: the {test} test needs {missing:?} (Debian packages) ***\n");
+    true
+}

@@ -160,6 +160,10 @@ fn one_line(query: &str) -> String {
     }
 }
 
+fn pass_if(passes: bool) -> Status {
+    if passes { Status::Pass } else { Status::Fail }
+}
+
 fn percent(part: f64, whole: f64) -> f64 {
     if whole > 0.0 {
         100.0 * part / whole
@@ -256,11 +260,7 @@ impl PgStats {
         };
         let mut measured = self.measured(
             "indexes_optimized",
-            if scanned.is_empty() {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
+            pass_if(scanned.is_empty()),
             format!(
                 "tables of {}+ rows read sequentially in at most {}% of scans",
                 format_count(limits.min_rows),
@@ -362,11 +362,7 @@ impl PgStats {
         };
         self.measured(
             "slow_queries_fixed",
-            if slow.is_empty() {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
+            pass_if(slow.is_empty()),
             rule,
             evidence,
             "pg_stat_statements",
@@ -445,11 +441,7 @@ impl PgStats {
         };
         self.measured(
             "n_plus_one_eliminated",
-            if found.is_empty() {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
+            pass_if(found.is_empty()),
             rule,
             evidence,
             "pg_stat_statements",
