@@ -142,7 +142,14 @@ pub(super) fn assess_command(
             None => [None; 5],
         };
         let what_if = args.users.map(|users| (users, models));
-        if let Some(format) = streamed_format(args, config) {
+        let plain = {
+            let to_file = args
+                .output
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() != super::STDOUT);
+            to_file || (!color && !streams.width.1)
+        };
+        if let Some(format) = streamed_format(args, config, plain) {
             let fleet = Fleet {
                 inputs,
                 ladder: &ladder,
@@ -264,18 +271,23 @@ pub(super) fn assess_command(
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
-/// Lines, GitHub or concise output, and nothing that needs every result at once (a second
+/// Lines, GitHub, concise or plain table output (`plain`: to a file, or
+/// neither coloured nor fitted to a terminal), and nothing that needs every
+/// result at once (a second
 /// format, `--statistics`, `--write-baseline`).
-fn streamed_format(args: &AssessArgs, config: &Config) -> Option<Streamed> {
+fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<Streamed> {
     let single = args.output_format.is_empty()
         && !args.statistics
         && args.write_baseline.is_none()
         && (args.format.is_some() || args.output.is_some() || config.output_format.is_empty());
     match args.format {
-        Some(OutputFormat::Json) if single => Some(Streamed::Json),
-        Some(OutputFormat::Jsonl) if single => Some(Streamed::JsonLines),
-        Some(OutputFormat::Github) if single => Some(Streamed::Github),
-        Some(OutputFormat::Concise) if single => Some(Streamed::Concise),
+        _ if !single => None,
+        Some(OutputFormat::Json) => Some(Streamed::Json),
+        Some(OutputFormat::Jsonl) => Some(Streamed::JsonLines),
+        Some(OutputFormat::Github) => Some(Streamed::Github),
+        Some(OutputFormat::Concise) => Some(Streamed::Concise),
+        // Uncoloured and unwrapped: drawn from the rows alone.
+        Some(OutputFormat::Table) | None if plain => Some(Streamed::Table { quiet: args.quiet }),
         _ => None,
     }
 }
@@ -306,47 +318,55 @@ fn stream_fleet<'a>(
     streams: &mut Streams<'_>,
 ) -> Result<Outcome, Error> {
     run.fail_on_new = args.fail_on_new;
+    run.gone = fleet.baseline.map(|_| Vec::new());
     let mut inputs: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
     inputs.extend(fleet.inputs.iter().flatten().map(PathBuf::as_path));
     inputs.extend(args.ladder.as_deref());
     inputs.extend(args.baseline.as_deref());
+    let output = args
+        .output
+        .as_deref()
+        .filter(|p| p.as_os_str() != super::STDOUT);
     let mut outcome = Outcome::Pass;
     let mut errors = Vec::new();
+    if let Streamed::Table { .. } = format {
+        // The table is drawn at the end, from its rows: a person reading it
+        // gets a failed input's error alone, as for the whole run.
+        let mut stream = Stream::new(format, run);
+        assess_into(&mut stream, fleet, &mut std::io::sink()).map_err(|source| Error::Write {
+            target: "the table".into(),
+            source,
+        })?;
+        let (total, failed) = stream.counted();
+        if let ([error], 1) = (stream.errors(), total) {
+            return Err(error.clone().into());
+        }
+        for error in stream.errors() {
+            streams.report_error(error);
+        }
+        if failed == total {
+            return Err(Error::Inputs {
+                count: failed,
+                total,
+            });
+        }
+        let finish = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+            outcome = stream.finish(out)?;
+            Ok(())
+        };
+        match output {
+            Some(path) => crate::output::write_output(path, true, &inputs, finish)?,
+            None => streams.write_with(finish)?,
+        }
+        return Ok(outcome);
+    }
     let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
         // A reader that stops early (`| head`) must not stop the gate:
         // the rest is assessed, and discarded.
         let mut out = UntilClosed { out, closed: false };
         let out = &mut out;
         let mut stream = Stream::new(format, run);
-        let mut files: Vec<String> = Vec::new();
-        for batch in fleet.inputs.chunks(STREAM_BATCH) {
-            let mut results = assess_all(
-                batch,
-                fleet.ladder,
-                fleet.what_if.cloned(),
-                fleet.options,
-                fleet.config,
-                fleet.cwd,
-            );
-            if let Some(baseline) = fleet.baseline {
-                for entry in results.iter_mut().flatten() {
-                    entry.change =
-                        Some(baseline.compare(fleet.cwd, &entry.file, &entry.assessment));
-                    files.push(entry.file.clone());
-                }
-            }
-            stream.batch(&results, out)?;
-        }
-        if let Some(baseline) = fleet.baseline {
-            let files: Vec<&str> = files.iter().map(String::as_str).collect();
-            stream.set_gone(
-                baseline
-                    .missing(fleet.cwd, &files)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            );
-        }
+        assess_into(&mut stream, fleet, out)?;
         errors = stream.errors().to_vec();
         outcome = stream.finish(out)?;
         if out.closed {
@@ -354,11 +374,7 @@ fn stream_fleet<'a>(
         }
         Ok(())
     };
-    match args
-        .output
-        .as_deref()
-        .filter(|p| p.as_os_str() != super::STDOUT)
-    {
+    match output {
         Some(path) => crate::output::write_output(path, true, &inputs, write)?,
         None => streams.write_with(write)?,
     }
@@ -366,6 +382,44 @@ fn stream_fleet<'a>(
         streams.report_error(error);
     }
     Ok(outcome)
+}
+
+/// Assesses the fleet batch by batch into `stream`, comparing each report
+/// with the baseline when there is one.
+fn assess_into<'a>(
+    stream: &mut Stream<'a>,
+    fleet: &Fleet<'_, 'a>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut files: Vec<String> = Vec::new();
+    for batch in fleet.inputs.chunks(STREAM_BATCH) {
+        let mut results = assess_all(
+            batch,
+            fleet.ladder,
+            fleet.what_if.cloned(),
+            fleet.options,
+            fleet.config,
+            fleet.cwd,
+        );
+        if let Some(baseline) = fleet.baseline {
+            for entry in results.iter_mut().flatten() {
+                entry.change = Some(baseline.compare(fleet.cwd, &entry.file, &entry.assessment));
+                files.push(entry.file.clone());
+            }
+        }
+        stream.batch(&results, out)?;
+    }
+    if let Some(baseline) = fleet.baseline {
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        stream.set_gone(
+            baseline
+                .missing(fleet.cwd, &files)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 /// A writer that discards everything once its reader has gone away.

@@ -5,7 +5,7 @@
 
 use std::io::{self, Read, Seek, Write};
 
-use super::{Counts, Entry, Run, Totals, concise, github, json};
+use super::{Counts, Entry, Renderer as _, Run, Totals, concise, github, json, table};
 use crate::engine::Severity;
 use crate::error::FileError;
 use crate::gate::Outcome;
@@ -90,6 +90,12 @@ pub enum Streamed {
     Github,
     /// One line per alarm.
     Concise,
+    /// The table for people, uncoloured and unwrapped: the fleet's rows are
+    /// kept as text (a few hundred bytes a report), the table drawn at the end.
+    Table {
+        /// Print only the summary line.
+        quiet: bool,
+    },
 }
 
 /// A run being written: its settings, and what the reports so far add up to.
@@ -103,6 +109,10 @@ pub struct Stream<'a> {
     totals: Totals,
     counts: Counts,
     gate_failed: bool,
+    /// For the table: each result's row, and the first result (one report
+    /// alone gets the detailed view).
+    rows: Vec<Vec<String>>,
+    first: Option<Result<Entry<'a>, FileError>>,
 }
 
 impl<'a> Stream<'a> {
@@ -118,6 +128,8 @@ impl<'a> Stream<'a> {
             totals: Totals::default(),
             counts: Counts::default(),
             gate_failed: false,
+            rows: Vec::new(),
+            first: None,
         }
     }
 
@@ -146,6 +158,14 @@ impl<'a> Stream<'a> {
             }
             Streamed::Github => github::lines(results, out)?,
             Streamed::Concise => concise::lines(results, out)?,
+            Streamed::Table { .. } => {
+                let baseline = self.run.gone.is_some();
+                if self.counts == Counts::default() {
+                    self.first = results.first().cloned();
+                }
+                self.rows
+                    .extend(results.iter().map(|r| table::fleet_row(r, baseline).0));
+            }
         }
         for result in results {
             self.counts.add(result);
@@ -166,6 +186,49 @@ impl<'a> Stream<'a> {
     /// The inputs that could not be read or were invalid, so far.
     pub fn errors(&self) -> &[FileError] {
         &self.errors
+    }
+
+    /// How many results there were, and how many could not be read.
+    pub fn counted(&self) -> (usize, usize) {
+        (self.counts_results(), self.errors.len())
+    }
+
+    fn counts_results(&self) -> usize {
+        self.totals.reports + self.errors.len()
+    }
+
+    /// The table, as [`super::Table`] draws it for the whole run.
+    fn table(&self, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
+        let one = self.counts_results() == 1;
+        if let (true, false, Some(Ok(entry))) = (one, quiet, &self.first) {
+            let mut run = self.run.clone();
+            run.results = vec![Ok(entry.clone())];
+            let renderer = super::Table {
+                color: false,
+                quiet,
+                width: super::DEFAULT_WIDTH,
+                fit: false,
+            };
+            return renderer.render(&run, out);
+        }
+        let mut text = String::new();
+        if !quiet {
+            let header = table::fleet_header(self.run.gone.is_some());
+            table::plain_grid(&mut text, &header, &self.rows).map_err(io::Error::other)?;
+            text.push_str(&self.totals.line());
+            text.push('\n');
+        }
+        text.push_str(&self.counts.line());
+        text.push('\n');
+        if let Some(gone) = &self.run.gone
+            && !gone.is_empty()
+        {
+            text.push_str(&format!(
+                "removed (in the baseline, not in this run): {}\n",
+                crate::escape::line(&gone.join(", "))
+            ));
+        }
+        out.write_all(text.as_bytes())
     }
 
     /// Writes the end of the output, and returns the gate's outcome.
@@ -193,6 +256,7 @@ impl<'a> Stream<'a> {
                 )?;
             }
             Streamed::Github | Streamed::Concise => writeln!(out, "{}", self.counts.line())?,
+            Streamed::Table { quiet } => self.table(quiet, out)?,
         }
         Ok(if !self.errors.is_empty() {
             Outcome::InputError

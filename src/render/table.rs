@@ -219,70 +219,138 @@ impl Table {
     }
 
     fn fleet(&self, out: &mut String, run: &Run<'_>) {
-        let mut grid = self.grid();
-        let mut header = vec![
-            "report",
-            "service",
-            "users",
-            "stage",
-            "recommended",
-            "worst alarm",
-            "spend",
-            "cost range",
-        ];
-        if run.gone.is_some() {
-            header.push("vs baseline");
-        }
-        grid.set_header(header);
         let baseline = run.gone.is_some();
-        if !self.fit {
-            grid.set_content_arrangement(ContentArrangement::Disabled);
-        }
-        for result in &run.results {
-            let entry = match result {
-                Ok(entry) => entry,
-                Err(error) => {
-                    let mut row = vec![Cell::new(line(&error.path))];
-                    row.extend(["-", "-", "-", "-"].map(Cell::new));
-                    row.push(self.colored(Cell::new("error"), Severity::Critical));
-                    row.push(Cell::new("-"));
-                    row.push(Cell::new("-"));
-                    if baseline {
-                        row.push(Cell::new("-"));
-                    }
-                    grid.add_row(row);
-                    continue;
-                }
-            };
-            let a = &entry.assessment;
-            let worst = match a.alarms.first() {
-                Some(alarm) => self.colored(
-                    Cell::new(format!("{} {}", alarm.severity, alarm.rule)),
-                    alarm.severity,
-                ),
-                None => self.colored(Cell::new("ok"), Severity::Ok),
-            };
-            let mut row = vec![
-                Cell::new(line(&entry.file)),
-                Cell::new(line(a.service.as_deref().unwrap_or("-"))),
-                Cell::new(format_count(a.users)),
-                Cell::new(stage_name(a.stage)),
-                Cell::new(stage_name(a.recommended_stage)),
-                worst,
-                Cell::new(a.monthly_cost_usd.map_or_else(
-                    || "-".to_owned(),
-                    |spend| format!("${}", format_dollars(spend)),
-                )),
-                Cell::new(format!("{}/month", cost_range_text(a.recommended_stage))),
-            ];
-            if let Some(change) = &entry.change {
-                row.push(Cell::new(line(&change_summary(change))));
+        let header = fleet_header(baseline);
+        if !self.fit && !self.color {
+            let rows: Vec<Vec<String>> = run
+                .results
+                .iter()
+                .map(|result| fleet_row(result, baseline).0)
+                .collect();
+            let _ = plain_grid(out, &header, &rows);
+        } else {
+            let mut grid = self.grid();
+            grid.set_header(header);
+            if !self.fit {
+                grid.set_content_arrangement(ContentArrangement::Disabled);
             }
-            grid.add_row(row);
+            for result in &run.results {
+                let (texts, severity) = fleet_row(result, baseline);
+                let row: Vec<Cell> = texts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        if i == WORST_COLUMN {
+                            self.colored(Cell::new(text), severity)
+                        } else {
+                            Cell::new(text)
+                        }
+                    })
+                    .collect();
+                grid.add_row(row);
+            }
+            let _ = writeln!(out, "{grid}");
         }
-        let _ = writeln!(out, "{grid}");
         let _ = writeln!(out, "{}", run.totals().line());
     }
+}
+
+/// The column of a fleet row that carries the worst alarm, coloured by it.
+const WORST_COLUMN: usize = 5;
+
+/// The fleet table's header; `vs baseline` with a baseline.
+pub(crate) fn fleet_header(baseline: bool) -> Vec<&'static str> {
+    let mut header = vec![
+        "report",
+        "service",
+        "users",
+        "stage",
+        "recommended",
+        "worst alarm",
+        "spend",
+        "cost range",
+    ];
+    if baseline {
+        header.push("vs baseline");
+    }
+    header
+}
+
+/// One row of the fleet table, and the severity its worst-alarm cell shows.
+pub(crate) fn fleet_row(
+    result: &Result<Entry<'_>, crate::error::FileError>,
+    baseline: bool,
+) -> (Vec<String>, Severity) {
+    let entry = match result {
+        Ok(entry) => entry,
+        Err(error) => {
+            let mut row = vec![line(&error.path).into_owned()];
+            row.extend(["-", "-", "-", "-", "error", "-", "-"].map(str::to_owned));
+            if baseline {
+                row.push("-".to_owned());
+            }
+            return (row, Severity::Critical);
+        }
+    };
+    let a = &entry.assessment;
+    let (worst, severity) = match a.alarms.first() {
+        Some(alarm) => (format!("{} {}", alarm.severity, alarm.rule), alarm.severity),
+        None => ("ok".to_owned(), Severity::Ok),
+    };
+    let mut row = vec![
+        line(&entry.file).into_owned(),
+        line(a.service.as_deref().unwrap_or("-")).into_owned(),
+        format_count(a.users),
+        stage_name(a.stage),
+        stage_name(a.recommended_stage),
+        worst,
+        a.monthly_cost_usd.map_or_else(
+            || "-".to_owned(),
+            |spend| format!("${}", format_dollars(spend)),
+        ),
+        format!("{}/month", cost_range_text(a.recommended_stage)),
+    ];
+    if let Some(change) = &entry.change {
+        row.push(line(&change_summary(change)).into_owned());
+    }
+    (row, severity)
+}
+
+/// A table without colour or wrapping, drawn as comfy-table draws its
+/// `UTF8_FULL_CONDENSED` preset, from rows of plain text: what a fleet run
+/// that streams keeps is these rows, not the assessments.
+pub(crate) fn plain_grid(
+    out: &mut dyn std::fmt::Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::fmt::Result {
+    use unicode_width::UnicodeWidthStr as _;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    let rule = |out: &mut dyn std::fmt::Write, left: &str, fill: &str, join: &str, right: &str| {
+        let parts: Vec<String> = widths.iter().map(|w| fill.repeat(w + 2)).collect();
+        writeln!(out, "{left}{}{right}", parts.join(join))
+    };
+    let row_line = |out: &mut dyn std::fmt::Write, cells: &[&str]| {
+        let parts: Vec<String> = widths
+            .iter()
+            .zip(cells)
+            .map(|(w, cell)| format!(" {cell}{} ", " ".repeat(w - cell.width())))
+            .collect();
+        writeln!(out, "│{}│", parts.join("┆"))
+    };
+    rule(out, "┌", "─", "┬", "┐")?;
+    row_line(out, header)?;
+    rule(out, "╞", "═", "╪", "╡")?;
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        row_line(out, &cells)?;
+    }
+    rule(out, "└", "─", "┴", "┘")
 }
 
 fn stage_name(stage: &Stage) -> String {
@@ -359,4 +427,36 @@ pub fn change_summary(change: &ReportChange) -> String {
         ));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::*;
+
+    /// The plain grid is comfy-table's, character for character, for wide,
+    /// combining and narrow text alike.
+    #[test]
+    fn the_plain_grid_is_what_comfy_table_draws() {
+        let header = ["report", "service", "users"];
+        let rows: Vec<Vec<String>> = [
+            ["a.yaml", "漢字のサービス", "1"],
+            ["b/é.yaml", "-", "100,000"],
+            ["c.yaml", "e\u{301}te\u{301}", "3"],
+            ["d.yaml", "", "12"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+        .collect();
+        let mut grid = Grid::new();
+        grid.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .force_no_tty()
+            .set_header(header);
+        for row in &rows {
+            grid.add_row(row.clone());
+        }
+        let mut plain = String::new();
+        plain_grid(&mut plain, &header, &rows).unwrap();
+        assert_eq!(plain, format!("{grid}\n"));
+    }
 }
