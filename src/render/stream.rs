@@ -111,7 +111,7 @@ pub struct Stream<'a> {
     gate_failed: bool,
     /// For the table: each result's row, and the first result (one report
     /// alone gets the detailed view).
-    rows: Vec<Vec<String>>,
+    rows: Vec<String>,
     first: Option<Result<Entry<'a>, FileError>>,
 }
 
@@ -163,8 +163,11 @@ impl<'a> Stream<'a> {
                 if self.counts == Counts::default() {
                     self.first = results.first().cloned();
                 }
-                self.rows
-                    .extend(results.iter().map(|r| table::fleet_row(r, baseline).0));
+                self.rows.extend(
+                    results
+                        .iter()
+                        .map(|r| table::fleet_row(r, baseline).0.join(table::CELL)),
+                );
             }
         }
         for result in results {

@@ -222,10 +222,10 @@ impl Table {
         let baseline = run.gone.is_some();
         let header = fleet_header(baseline);
         if !self.fit && !self.color {
-            let rows: Vec<Vec<String>> = run
+            let rows: Vec<String> = run
                 .results
                 .iter()
-                .map(|result| fleet_row(result, baseline).0)
+                .map(|result| fleet_row(result, baseline).0.join(CELL))
                 .collect();
             let _ = plain_grid(out, &header, &rows);
         } else {
@@ -301,9 +301,9 @@ pub(crate) fn fleet_row(
         line(&entry.file).into_owned(),
         line(a.service.as_deref().unwrap_or("-")).into_owned(),
         format_count(a.users),
-        stage_name(a.stage),
-        stage_name(a.recommended_stage),
-        worst,
+        line(&stage_name(a.stage)).into_owned(),
+        line(&stage_name(a.recommended_stage)).into_owned(),
+        line(&worst).into_owned(),
         a.monthly_cost_usd.map_or_else(
             || "-".to_owned(),
             |spend| format!("${}", format_dollars(spend)),
@@ -316,18 +316,23 @@ pub(crate) fn fleet_row(
     (row, severity)
 }
 
+/// What separates the cells of a row kept as one string: a control
+/// character, which cell text never holds (it is escaped).
+pub(crate) const CELL: &str = "\u{1f}";
+
 /// A table without colour or wrapping, drawn as comfy-table draws its
-/// `UTF8_FULL_CONDENSED` preset, from rows of plain text: what a fleet run
-/// that streams keeps is these rows, not the assessments.
+/// `UTF8_FULL_CONDENSED` preset, from rows of plain text, each one string of
+/// cells joined by [`CELL`]: what a fleet run that streams keeps is these
+/// rows, not the assessments.
 pub(crate) fn plain_grid(
     out: &mut dyn std::fmt::Write,
     header: &[&str],
-    rows: &[Vec<String>],
+    rows: &[String],
 ) -> std::fmt::Result {
     use unicode_width::UnicodeWidthStr as _;
     let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for (width, cell) in widths.iter_mut().zip(row.split(CELL)) {
             *width = (*width).max(cell.width());
         }
     }
@@ -347,7 +352,7 @@ pub(crate) fn plain_grid(
     row_line(out, header)?;
     rule(out, "╞", "═", "╪", "╡")?;
     for row in rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let cells: Vec<&str> = row.split(CELL).collect();
         row_line(out, &cells)?;
     }
     rule(out, "└", "─", "┴", "┘")
@@ -438,22 +443,20 @@ mod plain_tests {
     #[test]
     fn the_plain_grid_is_what_comfy_table_draws() {
         let header = ["report", "service", "users"];
-        let rows: Vec<Vec<String>> = [
+        let cells = [
             ["a.yaml", "漢字のサービス", "1"],
             ["b/é.yaml", "-", "100,000"],
             ["c.yaml", "e\u{301}te\u{301}", "3"],
             ["d.yaml", "", "12"],
-        ]
-        .iter()
-        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
-        .collect();
+        ];
+        let rows: Vec<String> = cells.iter().map(|r| r.join(CELL)).collect();
         let mut grid = Grid::new();
         grid.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
             .force_no_tty()
             .set_header(header);
-        for row in &rows {
-            grid.add_row(row.clone());
+        for row in &cells {
+            grid.add_row(row.to_vec());
         }
         let mut plain = String::new();
         plain_grid(&mut plain, &header, &rows).unwrap();
