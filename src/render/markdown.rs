@@ -51,22 +51,41 @@ fn fit_comment(rows: &[(bool, String)], sections: &[(bool, String)], budget: usi
         return all;
     }
     let passing = rows.iter().filter(|(ok, _)| *ok).count();
-    let mut out: String = rows
-        .iter()
-        .filter(|(ok, _)| !ok)
-        .map(|(_, text)| text.as_str())
-        .collect();
+    let footer_room = 300;
+    // Counted as it grows: counting `out` again for every row or section
+    // would take time quadratic in the fleet.
+    let mut out = String::new();
+    let mut used = 0;
+    let mut rows_left_out = 0;
+    for (_, row) in rows.iter().filter(|(ok, _)| !ok) {
+        let length = row.chars().count();
+        if used + length + 2 * footer_room <= budget {
+            out.push_str(row);
+            used += length;
+        } else {
+            rows_left_out += 1;
+        }
+    }
+    let before = out.len();
     if passing > 0 {
         let _ = writeln!(
             out,
             "\n{passing} passing reports are not listed, to fit a comment."
         );
     }
-    let footer_room = 300;
+    if rows_left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n{rows_left_out} more failing reports are not listed, to fit a comment."
+        );
+    }
+    used += out[before..].chars().count();
     let mut left_out = 0;
     for (_, section) in sections.iter().filter(|(ok, _)| !ok) {
-        if out.chars().count() + section.chars().count() + footer_room <= budget {
+        let length = section.chars().count();
+        if used + length + footer_room <= budget {
             out.push_str(section);
+            used += length;
         } else {
             left_out += 1;
         }

@@ -688,3 +688,22 @@ fn a_streamed_fleet_read_only_in_part_still_gates_on_every_report() {
         assert_eq!(status.code(), Some(2), "{format}");
     }
 }
+
+/// However many reports fail, the Markdown comment stays under GitHub's
+/// limit, and says what it left out.
+#[test]
+fn markdown_of_thousands_of_failing_reports_still_fits_a_comment() {
+    let dir = generated_fleet(3_000);
+    let output = run(&[
+        "assess",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.chars().count() < 65_536, "{}", text.chars().count());
+    assert!(
+        text.contains("more failing reports are not listed"),
+        "{text}"
+    );
+}
