@@ -87,37 +87,19 @@ pub(super) fn assess_command(
             ));
         }
         note(streams, &collected.notes);
-        let source = Source::from_bytes(
-            format!("<{}>", measurement.servers),
-            collected.yaml(&measurement.servers).into_bytes(),
-            Format::Yaml,
-        )?;
-        let report = Report::parse(&source, &ladder)?;
-        run.results.push(Ok(Entry {
-            file: source.name.clone(),
-            assessment: assess_with(&report, &ladder, &options),
-            lines: Vec::new(),
-            change: None,
-            what_if: None,
-        }));
+        run.results.push(Ok(collected_entry(
+            &collected,
+            &measurement.servers,
+            &ladder,
+            &options,
+        )?));
     } else if let Some((client, queries)) = connect(&args.connection, streams)? {
         let url = client.shown();
         let at = parse_time(args.at.as_deref())?;
         let collected = prometheus::collect(&client, &queries, args.users, at)?;
         note(streams, &collected.notes);
-        let source = Source::from_bytes(
-            format!("<{url}>"),
-            collected.yaml(url).into_bytes(),
-            Format::Yaml,
-        )?;
-        let report = Report::parse(&source, &ladder)?;
-        run.results.push(Ok(Entry {
-            file: source.name.clone(),
-            assessment: assess_with(&report, &ladder, &options),
-            lines: Vec::new(),
-            change: None,
-            what_if: None,
-        }));
+        run.results
+            .push(Ok(collected_entry(&collected, url, &ladder, &options)?));
     } else {
         let patterns: Vec<String> = args
             .exclude
@@ -268,6 +250,28 @@ pub(super) fn assess_command(
         });
     }
     Ok(Outcome::of_run(&run))
+}
+
+/// A report collected from `source`, read back as every report is, and assessed.
+fn collected_entry<'a>(
+    collected: &crate::collect::Collected,
+    source: &str,
+    ladder: &'a Ladder,
+    options: &Options,
+) -> Result<Entry<'a>, Error> {
+    let source = Source::from_bytes(
+        format!("<{source}>"),
+        collected.yaml(source).into_bytes(),
+        Format::Yaml,
+    )?;
+    let report = Report::parse(&source, ladder)?;
+    Ok(Entry {
+        file: source.name,
+        assessment: assess_with(&report, ladder, options),
+        lines: Vec::new(),
+        change: None,
+        what_if: None,
+    })
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
