@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::prometheus::{check_secret, read_secret};
+use super::prometheus::{MAX_SECRET_BYTES, check_secret, read_secret};
 use crate::checklist::{self, Answer, Measured, Status};
 use crate::cli::DatabaseArgs;
 use crate::collect::postgres::{self, Replica, Secrets, Target};
@@ -44,23 +44,18 @@ fn env_secret(name: &str) -> Result<Option<String>, Error> {
     }
 }
 
-/// libpq's password file: `PGPASSFILE`, else `~/.pgpass`; absent is fine.
-fn pgpass() -> Result<Option<String>, Error> {
+/// libpq's password file: `PGPASSFILE`, else `~/.pgpass`; absent,
+/// unreadable or larger than a secret file may be, it is not used.
+fn pgpass() -> Option<String> {
     let path = match std::env::var_os("PGPASSFILE") {
         Some(path) => PathBuf::from(path),
-        None => match std::env::var_os("HOME") {
-            Some(home) => Path::new(&home).join(".pgpass"),
-            None => return Ok(None),
-        },
+        None => Path::new(&std::env::var_os("HOME")?).join(".pgpass"),
     };
-    if !path.is_file() {
-        return Ok(None);
+    let metadata = std::fs::metadata(&path).ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_SECRET_BYTES {
+        return None;
     }
-    let text = std::fs::read(&path)
-        .ok()
-        .filter(|bytes| bytes.len() <= 64 * 1024)
-        .and_then(|bytes| String::from_utf8(bytes).ok());
-    Ok(text)
+    String::from_utf8(std::fs::read(&path).ok()?).ok()
 }
 
 fn postgres_secrets(args: &DatabaseArgs) -> Result<Secrets, Error> {
@@ -71,7 +66,7 @@ fn postgres_secrets(args: &DatabaseArgs) -> Result<Secrets, Error> {
             None => env_secret("PGPASSWORD")?,
         },
     };
-    let pgpass = if password.is_none() { pgpass()? } else { None };
+    let pgpass = if password.is_none() { pgpass() } else { None };
     Ok(Secrets { password, pgpass })
 }
 

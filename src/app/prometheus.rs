@@ -18,7 +18,7 @@ use crate::output::write_output;
 use crate::source::{Format, Source, io_reason};
 
 /// The most bytes read from a token or password file.
-const MAX_SECRET_BYTES: u64 = 64 * 1024;
+pub(super) const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 /// A secret read from a file: a regular file (a FIFO or device would hang
 /// or never end), at most [`MAX_SECRET_BYTES`], one line. Errors name the

@@ -168,6 +168,11 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// How many results were counted.
+    pub fn results(&self) -> usize {
+        self.results
+    }
+
     /// Counts one more result.
     pub fn add(&mut self, result: &Result<Entry<'_>, FileError>) {
         self.results += 1;

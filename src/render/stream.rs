@@ -160,7 +160,7 @@ impl<'a> Stream<'a> {
             Streamed::Concise => concise::lines(results, out)?,
             Streamed::Table { .. } => {
                 let baseline = self.run.gone.is_some();
-                if self.counts == Counts::default() {
+                if self.first.is_none() {
                     self.first = results.first().cloned();
                 }
                 self.rows.extend(
@@ -193,16 +193,12 @@ impl<'a> Stream<'a> {
 
     /// How many results there were, and how many could not be read.
     pub fn counted(&self) -> (usize, usize) {
-        (self.counts_results(), self.errors.len())
-    }
-
-    fn counts_results(&self) -> usize {
-        self.totals.reports + self.errors.len()
+        (self.counts.results(), self.errors.len())
     }
 
     /// The table, as [`super::Table`] draws it for the whole run.
     fn table(&self, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-        let one = self.counts_results() == 1;
+        let one = self.counts.results() == 1;
         if let (true, false, Some(Ok(entry))) = (one, quiet, &self.first) {
             let mut run = self.run.clone();
             run.results = vec![Ok(entry.clone())];
