@@ -16,7 +16,7 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 use crate::servers::{
-    Cluster, Processes, as_postgres, pg_bin, postgres_dir, skipped, spawn, wait_for,
+    Cluster, Processes, as_postgres, one_at_a_time, pg_bin, postgres_dir, skipped, spawn, wait_for,
 };
 use crate::{free_port, have};
 
@@ -194,6 +194,7 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
     if skipped("database", &missing) {
         return;
     }
+    let _live = one_at_a_time();
     let bin = bin.unwrap();
     let (_dir, pg_dir) = postgres_dir();
     let mut processes = Processes(Vec::new());

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::servers::{Cluster, Processes, pg_bin, postgres_dir, psql, skipped, spawn, wait_for};
+use crate::servers::{
+    Cluster, Processes, one_at_a_time, pg_bin, postgres_dir, psql, skipped, spawn, wait_for,
+};
 use crate::{free_port, have};
 
 fn get(url: &str) -> Option<Value> {
@@ -137,6 +139,7 @@ fn the_built_in_queries_read_real_exporters_right() {
     if skipped("live-stack", &missing) {
         return;
     }
+    let _live = one_at_a_time();
     let pg = pg.unwrap();
     let (dir, pg_dir) = postgres_dir();
     let mut processes = Processes(Vec::new());

@@ -246,3 +246,12 @@ pub fn skipped(test: &str, missing: &[&str]) -> bool {
     eprintln!("\n*** SKIPPED: the {test} test needs {missing:?} (Debian packages) ***\n");
     true
 }
+
+/// Held by each test that starts real servers, so that they run one at a
+/// time: the live stack compares CPU against the machine's own `/proc/stat`,
+/// which another test's workload would disturb.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
