@@ -455,9 +455,11 @@ fn the_built_in_queries_read_real_exporters_right() {
     assert!((field(&report, "replication_lag_ms") - replay_lag_ms).abs() <= 1000.0);
     assert!((field(&report, "cache_hit_rate_pct") - 90.0).abs() <= 1.0);
     assert!((field(&report, "api_p95_ms") - 380.0).abs() <= 2.0);
-    let within = |value: f64, (low, high): (f64, f64)| (low - 2.0..=high + 2.0).contains(&value);
+    let within = |value: f64, (low, high): (f64, f64), slack: f64| {
+        (low - slack..=high + slack).contains(&value)
+    };
     assert!(
-        within(field(&report, "db_cpu_pct"), cpu_truth),
+        within(field(&report, "db_cpu_pct"), cpu_truth, 2.0),
         "{cpu_truth:?}"
     );
 
@@ -470,8 +472,11 @@ fn the_built_in_queries_read_real_exporters_right() {
     assert!((field(&vm_report, "cache_hit_rate_pct") - 90.0).abs() <= 1.0);
     assert!((field(&vm_report, "api_p95_ms") - 380.0).abs() <= 2.0);
     let (vm_cpu_truth, _) = cpu_truth_of(&vm_url);
+    // VictoriaMetrics' rate() also reaches back to the sample before its
+    // window and extrapolates differently, so its window is not exactly the
+    // raw samples' first to last: more slack on a machine that is busy.
     assert!(
-        within(field(&vm_report, "db_cpu_pct"), vm_cpu_truth),
+        within(field(&vm_report, "db_cpu_pct"), vm_cpu_truth, 5.0),
         "{vm_cpu_truth:?}"
     );
 
