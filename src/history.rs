@@ -2,7 +2,6 @@
 //! YAML or JSON list of metrics reports, or a directory of reports, each
 //! with an `observed_at` date.
 
-use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
@@ -14,7 +13,7 @@ use crate::forecast::{Accumulator, Observation};
 use crate::ladder::Ladder;
 use crate::metric::Metric;
 use crate::metrics::{RawReport, Report, Users};
-use crate::source::{Format, Source, check_readable, io_reason};
+use crate::source::{Format, Source, io_reason, open_file};
 use crate::suggest;
 
 /// One observation kept for a plot, in a third of an [`Observation`]'s memory.
@@ -262,8 +261,7 @@ fn field_column(record: &csv::StringRecord, index: usize) -> usize {
 
 fn read_csv(path: &Path, name: &str, history: &mut History, keep: bool) -> Result<(), FileError> {
     let fail = |message: String| FileError::new(name.to_owned(), Problem::new(message));
-    check_readable(path).map_err(fail)?;
-    let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    let (file, _) = open_file(path).map_err(fail)?;
     read_csv_from(BufReader::with_capacity(1 << 16, file), name, history, keep)
 }
 

@@ -62,11 +62,7 @@ impl Source {
     pub fn read(path: &Path) -> Result<Self, FileError> {
         let name = path_name(path);
         let fail = |message: String| FileError::new(name.clone(), Problem::new(message));
-        check_readable(path).map_err(fail)?;
-        let file = File::open(path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
-        let metadata = file
-            .metadata()
-            .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+        let (file, metadata) = open_file(path).map_err(fail)?;
         let format = Format::from_path(path).ok_or_else(|| {
             fail("unknown file type; expected a .yaml, .yml, .json or .toml extension".into())
         })?;
@@ -303,14 +299,27 @@ fn yaml_lint(text: &str) -> Option<(Location, &'static str)> {
     None
 }
 
-/// Checks, before opening it, that `path` is a regular file (or a link to
-/// one): reading a FIFO would wait forever for a writer, and a device such
-/// as `/dev/zero` never ends. Standard input is read with `-`.
-pub fn check_readable(path: &Path) -> Result<(), String> {
-    let metadata =
-        std::fs::metadata(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+/// Opens `path` for reading if it is a regular file (or a link to one),
+/// with its metadata: reading a FIFO would wait forever for a writer, and a
+/// device such as `/dev/zero` never ends. Standard input is read with `-`.
+pub fn open_file(path: &Path) -> Result<(File, std::fs::Metadata), String> {
+    let reason = |e: std::io::Error| format!("cannot read: {}", io_reason(&e));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO opened for reading waits for a writer; without blocking, it
+    // opens at once and is refused below like any other non-file.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| {
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            directory()
+        } else {
+            reason(e)
+        }
+    })?;
+    let metadata = file.metadata().map_err(reason)?;
     if metadata.is_dir() {
-        return Err("is a directory, not a file".into());
+        return Err(directory());
     }
     if !metadata.is_file() {
         return Err(
@@ -318,7 +327,11 @@ pub fn check_readable(path: &Path) -> Result<(), String> {
                 .into(),
         );
     }
-    Ok(())
+    Ok((file, metadata))
+}
+
+fn directory() -> String {
+    "is a directory, not a file".into()
 }
 
 /// Reads at most one byte more than the size limit; `expected` (the file's

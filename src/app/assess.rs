@@ -388,39 +388,34 @@ fn stream_fleet<'a>(
 }
 
 /// Assesses the fleet batch by batch into `stream`, comparing each report
-/// with the baseline when there is one.
+/// with the baseline when there is one. Each result is rendered on the
+/// thread that assessed it.
 fn assess_into<'a>(
     stream: &mut Stream<'a>,
     fleet: &Fleet<'_, 'a>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let mut files: Vec<String> = Vec::new();
+    let keep = fleet.inputs.len() == 1;
     for batch in fleet.inputs.chunks(STREAM_BATCH) {
-        let mut results = assess_all(
-            batch,
-            fleet.ladder,
-            fleet.what_if.cloned(),
-            fleet.options,
-            fleet.config,
-            fleet.cwd,
-        );
-        if let Some(baseline) = fleet.baseline {
-            for entry in results.iter_mut().flatten() {
+        let shared: &Stream<'a> = stream;
+        let pieces = parallel::map_ordered(batch, PARALLEL_FROM, |input| {
+            let mut result = assess_input(input, fleet);
+            if let (Some(baseline), Ok(entry)) = (fleet.baseline, &mut result) {
                 entry.change = Some(baseline.compare(fleet.cwd, &entry.file, &entry.assessment));
-                files.push(entry.file.clone());
             }
-        }
-        stream.batch(&results, out)?;
+            shared.piece(result, keep)
+        });
+        let pieces = pieces.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+        stream.batch(pieces, out)?;
     }
     if let Some(baseline) = fleet.baseline {
-        let files: Vec<&str> = files.iter().map(String::as_str).collect();
-        stream.set_gone(
-            baseline
-                .missing(fleet.cwd, &files)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        );
+        let files: Vec<&str> = stream.files().iter().map(String::as_str).collect();
+        let gone = baseline
+            .missing(fleet.cwd, &files)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        stream.set_gone(gone);
     }
     Ok(())
 }
@@ -474,6 +469,10 @@ fn load_models(path: &Path, ladder: &Ladder) -> Result<[Option<LoadModel>; 5], E
 /// What a what-if run scales to: the users, and each metric's load model.
 type WhatIfSpec = (u64, [Option<LoadModel>; 5]);
 
+/// Fewer inputs than this are assessed on one thread: below, threads cost
+/// more than they save.
+const PARALLEL_FROM: usize = 64;
+
 fn assess_all<'a>(
     inputs: &[Result<PathBuf, FileError>],
     ladder: &'a Ladder,
@@ -482,19 +481,43 @@ fn assess_all<'a>(
     config: &Config,
     cwd: &Path,
 ) -> Vec<Result<Entry<'a>, FileError>> {
-    parallel::map_ordered(inputs, 64, |input| match input {
-        Ok(file) => {
-            let extra = config.ignores_for(cwd, file);
-            if extra.is_empty() {
-                assess_file(file, ladder, what_if.as_ref(), options)
-            } else {
-                let mut options = options.clone();
-                options.ignore.extend(extra);
-                assess_file(file, ladder, what_if.as_ref(), &options)
-            }
-        }
-        Err(error) => Err(error.clone()),
+    parallel::map_ordered(inputs, PARALLEL_FROM, |input| {
+        assess_one(input, ladder, what_if.as_ref(), options, config, cwd)
     })
+}
+
+/// One input of a fleet assessed.
+fn assess_input<'a>(
+    input: &Result<PathBuf, FileError>,
+    fleet: &Fleet<'_, 'a>,
+) -> Result<Entry<'a>, FileError> {
+    assess_one(
+        input,
+        fleet.ladder,
+        fleet.what_if,
+        fleet.options,
+        fleet.config,
+        fleet.cwd,
+    )
+}
+
+fn assess_one<'a>(
+    input: &Result<PathBuf, FileError>,
+    ladder: &'a Ladder,
+    what_if: Option<&WhatIfSpec>,
+    options: &Options,
+    config: &Config,
+    cwd: &Path,
+) -> Result<Entry<'a>, FileError> {
+    let file = input.as_ref().map_err(Clone::clone)?;
+    let extra = config.ignores_for(cwd, file);
+    if extra.is_empty() {
+        assess_file(file, ladder, what_if, options)
+    } else {
+        let mut options = options.clone();
+        options.ignore.extend(extra);
+        assess_file(file, ladder, what_if, &options)
+    }
 }
 
 fn assess_file<'a>(

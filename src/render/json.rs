@@ -125,28 +125,113 @@ const PARALLEL_FROM: usize = 256;
 /// Reports serialized, written and dropped at a time, which bounds memory for large fleets.
 const BATCH: usize = 1024;
 
-/// Pretty JSON of `value`, every line after the first indented by `levels` steps.
+/// Pretty JSON of `value`, every line after the first indented by `levels`
+/// steps: serde_json's pretty layout, written at the depth where the value
+/// sits in the document instead of re-indented afterwards.
 fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
-    let compact = serde_json::to_vec_pretty(value)?;
-    let indent = "  ".repeat(levels);
-    let mut out = Vec::with_capacity(compact.len() + compact.len() / 8);
-    for (i, line) in compact.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            out.push(b'\n');
-            out.extend_from_slice(indent.as_bytes());
-        }
-        out.extend_from_slice(line);
-    }
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut out,
+        Indented {
+            depth: levels,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut serializer)?;
     Ok(out)
+}
+
+/// serde_json's [`serde_json::ser::PrettyFormatter`] with two-space steps,
+/// starting `depth` steps in.
+struct Indented {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn newline<W: ?Sized + Write>(&self, writer: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        writer.write_all(if comma { b",\n" } else { b"\n" })?;
+        let mut width = self.depth * 2;
+        while width > 0 {
+            let step = width.min(SPACES.len());
+            writer.write_all(&SPACES[..step])?;
+            width -= step;
+        }
+        Ok(())
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(writer, false)?;
+        }
+        writer.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.newline(writer, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.newline(writer, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// One report of the `reports` array, at its depth in the document.
+pub(crate) fn report(entry: &Entry<'_>) -> io::Result<Vec<u8>> {
+    pretty(&JsonReport::new(entry), 2)
 }
 
 /// The reports' JSON, in order, serialized on several threads for large batches.
 fn pretty_all(entries: &[&Entry<'_>]) -> io::Result<Vec<Vec<u8>>> {
-    parallel::map_ordered(entries, PARALLEL_FROM, |entry| {
-        pretty(&JsonReport::new(entry), 2)
-    })
-    .into_iter()
-    .collect()
+    parallel::map_ordered(entries, PARALLEL_FROM, |entry| report(entry))
+        .into_iter()
+        .collect()
 }
 
 impl Renderer for Json {
@@ -268,28 +353,31 @@ pub(crate) fn write_lines(
     results: &[&Result<Entry<'_>, crate::error::FileError>],
 ) -> io::Result<()> {
     for batch in results.chunks(BATCH) {
-        let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| {
-            let mut line = match result {
-                Ok(entry) => serde_json::to_vec(&Line {
-                    kind: "report",
-                    body: &JsonReport::new(entry),
-                }),
-                Err(error) => serde_json::to_vec(&Line {
-                    kind: "error",
-                    body: &JsonError {
-                        file: &error.path,
-                        message: error.to_string(),
-                    },
-                }),
-            }?;
-            line.push(b'\n');
-            Ok::<_, io::Error>(line)
-        });
+        let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| line(result));
         for line in lines {
             out.write_all(&line?)?;
         }
     }
     Ok(())
+}
+
+/// The line of one report or failed input, with its newline.
+pub(crate) fn line(result: &Result<Entry<'_>, crate::error::FileError>) -> io::Result<Vec<u8>> {
+    let mut line = match result {
+        Ok(entry) => serde_json::to_vec(&Line {
+            kind: "report",
+            body: &JsonReport::new(entry),
+        }),
+        Err(error) => serde_json::to_vec(&Line {
+            kind: "error",
+            body: &JsonError {
+                file: &error.path,
+                message: error.to_string(),
+            },
+        }),
+    }?;
+    line.push(b'\n');
+    Ok(line)
 }
 
 /// The last line: the run's status, counts and totals.
@@ -320,4 +408,38 @@ pub fn to_json(value: &impl Serialize) -> Result<String, Error> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Render(e.to_string()))?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde_json's pretty output with every line after the first indented
+    /// by `levels` steps: what [`pretty`] must write.
+    fn reindented(value: &serde_json::Value, levels: usize) -> String {
+        let text = serde_json::to_string_pretty(value).unwrap();
+        text.replace('\n', &format!("\n{}", "  ".repeat(levels)))
+    }
+
+    #[test]
+    fn pretty_writes_serde_json_s_layout_at_any_depth() {
+        let values = [
+            serde_json::json!(1),
+            serde_json::json!("a\nb \"quoted\""),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([[], {}, [[]], [{}], {"a": []}, {"b": {}}]),
+            serde_json::json!({"a": [1, 2, {"b": [], "c": {"d": null}}], "e": {}, "f": [[1], []]}),
+            (0..40).fold(
+                serde_json::json!([1, {}]),
+                |v, _| serde_json::json!([v, {"k": []}]),
+            ),
+        ];
+        for value in &values {
+            for levels in [0, 1, 2, 5, 40] {
+                let written = String::from_utf8(pretty(value, levels).unwrap()).unwrap();
+                assert_eq!(written, reindented(value, levels), "{value} at {levels}");
+            }
+        }
+    }
 }

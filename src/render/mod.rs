@@ -175,15 +175,19 @@ impl Counts {
 
     /// Counts one more result.
     pub fn add(&mut self, result: &Result<Entry<'_>, FileError>) {
+        self.add_status(result.as_ref().ok().map(|entry| entry.assessment.status));
+    }
+
+    /// Counts one more result by its status: `None` for an input that
+    /// could not be read or was invalid.
+    pub fn add_status(&mut self, status: Option<Severity>) {
         self.results += 1;
-        match result {
-            Err(_) => self.errors += 1,
-            Ok(entry) => match entry.assessment.status {
-                Severity::Critical => self.critical += 1,
-                Severity::Unknown => self.unknown += 1,
-                Severity::Warning => self.warning += 1,
-                Severity::Ok => self.ok += 1,
-            },
+        match status {
+            None => self.errors += 1,
+            Some(Severity::Critical) => self.critical += 1,
+            Some(Severity::Unknown) => self.unknown += 1,
+            Some(Severity::Warning) => self.warning += 1,
+            Some(Severity::Ok) => self.ok += 1,
         }
     }
 
@@ -218,18 +222,19 @@ impl Totals {
     /// Counts one more report.
     pub fn add(&mut self, entry: &Entry<'_>) {
         let a = &entry.assessment;
+        self.add_cost(a.monthly_cost_usd, a.recommended_stage.cost_usd_month);
+    }
+
+    /// Counts one more report by its spend and its recommended cost range.
+    pub fn add_cost(&mut self, spend: Option<f64>, recommended: CostRange) {
         self.reports += 1;
-        if let Some(spend) = a.monthly_cost_usd {
+        if let Some(spend) = spend {
             self.reports_with_cost += 1;
             self.monthly_cost_usd += spend;
         }
         let range = &mut self.recommended_usd_month;
-        range.min = range
-            .min
-            .saturating_add(a.recommended_stage.cost_usd_month.min);
-        range.max = range
-            .max
-            .saturating_add(a.recommended_stage.cost_usd_month.max);
+        range.min = range.min.saturating_add(recommended.min);
+        range.max = range.max.saturating_add(recommended.max);
     }
 
     /// "total: now $199,390/month (6 of 6 reports give it); recommended $62,050-$246,500/month".

@@ -109,10 +109,32 @@ pub struct Stream<'a> {
     totals: Totals,
     counts: Counts,
     gate_failed: bool,
-    /// For the table: each result's row, and the first result (one report
-    /// alone gets the detailed view).
+    /// With a baseline: the files of the reports so far.
+    files: Vec<String>,
+    /// For the table: each result's row, and the result itself when the
+    /// fleet is one report (it gets the detailed view).
     rows: Vec<String>,
     first: Option<Result<Entry<'a>, FileError>>,
+}
+
+/// One result as a [`Stream`] keeps it: its output and what it adds to the
+/// run's counts. Made by [`Stream::piece`] on the thread that assessed the
+/// result, so rendering runs on every core and the assessment is freed there.
+pub struct Piece<'a> {
+    /// The result in the stream's format (for the table, its row).
+    text: Vec<u8>,
+    tally: Result<Tally, FileError>,
+    /// The result itself, when asked to keep it.
+    whole: Option<Result<Entry<'a>, FileError>>,
+}
+
+/// What one report adds to a run.
+struct Tally {
+    file: String,
+    status: Severity,
+    fails: bool,
+    spend: Option<f64>,
+    recommended: crate::ladder::CostRange,
 }
 
 impl<'a> Stream<'a> {
@@ -128,57 +150,97 @@ impl<'a> Stream<'a> {
             totals: Totals::default(),
             counts: Counts::default(),
             gate_failed: false,
+            files: Vec::new(),
             rows: Vec::new(),
             first: None,
         }
     }
 
-    /// Writes a batch of results, in input order.
-    pub fn batch(
-        &mut self,
-        results: &[Result<Entry<'a>, FileError>],
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        let entries: Vec<&Entry<'a>> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-        for entry in &entries {
-            self.worst = self.worst.max(entry.assessment.status);
-            self.gate_failed |= entry
-                .assessment
-                .alarms
-                .iter()
-                .any(|alarm| self.run.fails(entry, alarm));
-        }
+    /// A result made ready for [`Stream::batch`]; `keep` keeps the result
+    /// itself, which the table needs when the fleet is one report.
+    pub fn piece(&self, result: Result<Entry<'a>, FileError>, keep: bool) -> io::Result<Piece<'a>> {
+        let one = std::slice::from_ref(&result);
+        let mut text = Vec::new();
         match self.format {
             Streamed::Json => {
-                json::write_reports(&mut self.body, &entries, self.totals.reports == 0)?;
+                if let Ok(entry) = &result {
+                    text = json::report(entry)?;
+                }
             }
-            Streamed::JsonLines => {
-                let all: Vec<&Result<Entry<'a>, FileError>> = results.iter().collect();
-                json::write_lines(out, &all)?;
-            }
-            Streamed::Github => github::lines(results, out)?,
-            Streamed::Concise => concise::lines(results, out)?,
+            Streamed::JsonLines => text = json::line(&result)?,
+            Streamed::Github => github::lines(one, &mut text)?,
+            Streamed::Concise => concise::lines(one, &mut text)?,
             Streamed::Table { .. } => {
                 let baseline = self.run.gone.is_some();
-                if self.first.is_none() {
-                    self.first = results.first().cloned();
-                }
-                self.rows.extend(
-                    results
-                        .iter()
-                        .map(|r| table::fleet_row(r, baseline).0.join(table::CELL)),
-                );
+                text = table::fleet_row(&result, baseline)
+                    .0
+                    .join(table::CELL)
+                    .into_bytes();
             }
         }
-        for result in results {
-            self.counts.add(result);
+        let tally = match &result {
+            Ok(entry) => {
+                let a = &entry.assessment;
+                Ok(Tally {
+                    file: entry.file.clone(),
+                    status: a.status,
+                    fails: a.alarms.iter().any(|alarm| self.run.fails(entry, alarm)),
+                    spend: a.monthly_cost_usd,
+                    recommended: a.recommended_stage.cost_usd_month,
+                })
+            }
+            Err(error) => Err(error.clone()),
+        };
+        Ok(Piece {
+            text,
+            tally,
+            whole: keep.then_some(result),
+        })
+    }
+
+    /// Writes a batch of results, in input order.
+    pub fn batch(&mut self, pieces: Vec<Piece<'a>>, out: &mut dyn Write) -> io::Result<()> {
+        for piece in pieces {
+            let first_report = self.totals.reports == 0;
+            match piece.tally {
+                Ok(tally) => {
+                    self.worst = self.worst.max(tally.status);
+                    self.gate_failed |= tally.fails;
+                    self.counts.add_status(Some(tally.status));
+                    self.totals.add_cost(tally.spend, tally.recommended);
+                    if self.run.gone.is_some() {
+                        self.files.push(tally.file);
+                    }
+                    if self.format == Streamed::Json {
+                        self.body
+                            .write_all(if first_report { b"\n    " } else { b",\n    " })?;
+                        self.body.write_all(&piece.text)?;
+                    }
+                }
+                Err(error) => {
+                    self.counts.add_status(None);
+                    self.errors.push(error);
+                }
+            }
+            if self.first.is_none() {
+                self.first = piece.whole;
+            }
+            match self.format {
+                Streamed::Json => {}
+                Streamed::JsonLines | Streamed::Github | Streamed::Concise => {
+                    out.write_all(&piece.text)?;
+                }
+                Streamed::Table { .. } => self
+                    .rows
+                    .push(String::from_utf8(piece.text).map_err(io::Error::other)?),
+            }
         }
-        for entry in &entries {
-            self.totals.add(entry);
-        }
-        self.errors
-            .extend(results.iter().filter_map(|r| r.as_ref().err()).cloned());
         Ok(())
+    }
+
+    /// With a baseline, the files of the reports so far.
+    pub fn files(&self) -> &[String] {
+        &self.files
     }
 
     /// The baseline's reports that this run does not have.
