@@ -306,12 +306,12 @@ struct Fleet<'f, 'a> {
     baseline: Option<&'f Baseline>,
 }
 
-/// Inputs assessed at a time when a fleet is written as it is assessed:
+/// Results in flight at most when a fleet is written as it is assessed:
 /// memory is bounded by this many results, not by the fleet.
-const STREAM_BATCH: usize = 2048;
+const STREAM_WINDOW: usize = 2048;
 
-/// Assesses a fleet batch by batch, writing each batch before the next
-/// (JSON's head, whose status depends on every report, goes first all the
+/// Assesses a fleet, writing each result as soon as those before it are
+/// written (JSON's head, whose status depends on every report, goes first all the
 /// same: the reports wait in a [`crate::render::Spill`]).
 fn stream_fleet<'a>(
     format: Streamed,
@@ -387,27 +387,28 @@ fn stream_fleet<'a>(
     Ok(outcome)
 }
 
-/// Assesses the fleet batch by batch into `stream`, comparing each report
-/// with the baseline when there is one. Each result is rendered on the
-/// thread that assessed it.
+/// Assesses the fleet into `stream`, comparing each report with the
+/// baseline when there is one. Each result is rendered on the thread that
+/// assessed it, while this thread writes the ones before it.
 fn assess_into<'a>(
     stream: &mut Stream<'a>,
     fleet: &Fleet<'_, 'a>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let keep = fleet.inputs.len() == 1;
-    for batch in fleet.inputs.chunks(STREAM_BATCH) {
-        let shared: &Stream<'a> = stream;
-        let pieces = parallel::map_ordered(batch, PARALLEL_FROM, |input| {
+    let maker = stream.maker();
+    parallel::for_each_ordered(
+        fleet.inputs,
+        STREAM_WINDOW,
+        |input| {
             let mut result = assess_input(input, fleet);
             if let (Some(baseline), Ok(entry)) = (fleet.baseline, &mut result) {
                 entry.change = Some(baseline.compare(fleet.cwd, &entry.file, &entry.assessment));
             }
-            shared.piece(result, keep)
-        });
-        let pieces = pieces.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-        stream.batch(pieces, out)?;
-    }
+            maker.piece(result, keep)
+        },
+        |piece| stream.add(piece?, out),
+    )?;
     if let Some(baseline) = fleet.baseline {
         let files: Vec<&str> = stream.files().iter().map(String::as_str).collect();
         let gone = baseline

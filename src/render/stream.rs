@@ -1,5 +1,5 @@
-//! A fleet written as it is assessed, batch by batch, so that memory is
-//! bounded by the batch and not by the fleet: JSON, JSON Lines, GitHub
+//! A fleet written as it is assessed, so that memory is bounded by the
+//! results in flight and not by the fleet: JSON, JSON Lines, GitHub
 //! annotations and the concise lines, byte for byte what their renderers
 //! write for the whole run.
 
@@ -118,7 +118,7 @@ pub struct Stream<'a> {
 }
 
 /// One result as a [`Stream`] keeps it: its output and what it adds to the
-/// run's counts. Made by [`Stream::piece`] on the thread that assessed the
+/// run's counts. Made by [`Maker::piece`] on the thread that assessed the
 /// result, so rendering runs on every core and the assessment is freed there.
 pub struct Piece<'a> {
     /// The result in the stream's format (for the table, its row).
@@ -137,26 +137,15 @@ struct Tally {
     recommended: crate::ladder::CostRange,
 }
 
-impl<'a> Stream<'a> {
-    /// Starts writing `format` for a run with `run`'s settings.
-    pub fn new(format: Streamed, mut run: Run<'a>) -> Self {
-        run.results.clear();
-        Self {
-            format,
-            run,
-            body: Spill::default(),
-            worst: Severity::Ok,
-            errors: Vec::new(),
-            totals: Totals::default(),
-            counts: Counts::default(),
-            gate_failed: false,
-            files: Vec::new(),
-            rows: Vec::new(),
-            first: None,
-        }
-    }
+/// Makes a [`Stream`]'s pieces: its format and the run's gate settings,
+/// shared by the threads that assess.
+pub struct Maker<'a> {
+    format: Streamed,
+    run: Run<'a>,
+}
 
-    /// A result made ready for [`Stream::batch`]; `keep` keeps the result
+impl<'a> Maker<'a> {
+    /// A result made ready for [`Stream::add`]; `keep` keeps the result
     /// itself, which the table needs when the fleet is one report.
     pub fn piece(&self, result: Result<Entry<'a>, FileError>, keep: bool) -> io::Result<Piece<'a>> {
         let one = std::slice::from_ref(&result);
@@ -197,45 +186,72 @@ impl<'a> Stream<'a> {
             whole: keep.then_some(result),
         })
     }
+}
 
-    /// Writes a batch of results, in input order.
-    pub fn batch(&mut self, pieces: Vec<Piece<'a>>, out: &mut dyn Write) -> io::Result<()> {
-        for piece in pieces {
-            let first_report = self.totals.reports == 0;
-            match piece.tally {
-                Ok(tally) => {
-                    self.worst = self.worst.max(tally.status);
-                    self.gate_failed |= tally.fails;
-                    self.counts.add_status(Some(tally.status));
-                    self.totals.add_cost(tally.spend, tally.recommended);
-                    if self.run.gone.is_some() {
-                        self.files.push(tally.file);
-                    }
-                    if self.format == Streamed::Json {
-                        self.body
-                            .write_all(if first_report { b"\n    " } else { b",\n    " })?;
-                        self.body.write_all(&piece.text)?;
-                    }
-                }
-                Err(error) => {
-                    self.counts.add_status(None);
-                    self.errors.push(error);
+impl<'a> Stream<'a> {
+    /// Starts writing `format` for a run with `run`'s settings.
+    pub fn new(format: Streamed, mut run: Run<'a>) -> Self {
+        run.results.clear();
+        Self {
+            format,
+            run,
+            body: Spill::default(),
+            worst: Severity::Ok,
+            errors: Vec::new(),
+            totals: Totals::default(),
+            counts: Counts::default(),
+            gate_failed: false,
+            files: Vec::new(),
+            rows: Vec::new(),
+            first: None,
+        }
+    }
+
+    /// What makes this stream's pieces, on any thread.
+    pub fn maker(&self) -> Maker<'a> {
+        Maker {
+            format: self.format,
+            run: self.run.clone(),
+        }
+    }
+
+    /// Writes one result, in input order.
+    pub fn add(&mut self, piece: Piece<'a>, out: &mut dyn Write) -> io::Result<()> {
+        let Piece { text, tally, whole } = piece;
+        let first_report = self.totals.reports == 0;
+        let report = tally.is_ok();
+        match tally {
+            Ok(tally) => {
+                self.worst = self.worst.max(tally.status);
+                self.gate_failed |= tally.fails;
+                self.counts.add_status(Some(tally.status));
+                self.totals.add_cost(tally.spend, tally.recommended);
+                if self.run.gone.is_some() {
+                    self.files.push(tally.file);
                 }
             }
-            if self.first.is_none() {
-                self.first = piece.whole;
-            }
-            match self.format {
-                Streamed::Json => {}
-                Streamed::JsonLines | Streamed::Github | Streamed::Concise => {
-                    out.write_all(&piece.text)?;
-                }
-                Streamed::Table { .. } => self
-                    .rows
-                    .push(String::from_utf8(piece.text).map_err(io::Error::other)?),
+            Err(error) => {
+                self.counts.add_status(None);
+                self.errors.push(error);
             }
         }
-        Ok(())
+        if self.first.is_none() {
+            self.first = whole;
+        }
+        match self.format {
+            Streamed::Json if report => {
+                self.body
+                    .write_all(if first_report { b"\n    " } else { b",\n    " })?;
+                self.body.write_all(&text)
+            }
+            Streamed::Json => Ok(()),
+            Streamed::JsonLines | Streamed::Github | Streamed::Concise => out.write_all(&text),
+            Streamed::Table { .. } => {
+                self.rows
+                    .push(String::from_utf8(text).map_err(io::Error::other)?);
+                Ok(())
+            }
+        }
     }
 
     /// With a baseline, the files of the reports so far.
