@@ -308,7 +308,7 @@ struct Fleet<'f, 'a> {
 
 /// Results in flight at most when a fleet is written as it is assessed:
 /// memory is bounded by this many results, not by the fleet.
-const STREAM_WINDOW: usize = 2048;
+const STREAM_WINDOW: usize = 1024;
 
 /// Assesses a fleet, writing each result as soon as those before it are
 /// written (JSON's head, whose status depends on every report, goes first all the

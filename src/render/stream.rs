@@ -11,17 +11,17 @@ use crate::error::FileError;
 use crate::gate::Outcome;
 
 /// Bytes held in memory before a [`Spill`] moves to a temporary file.
-const SPILL_AFTER: usize = 56 << 20;
+const SPILL_AFTER: usize = 40 << 20;
 
-/// A buffer that holds its first bytes in memory and the rest in an
-/// anonymous temporary file: the body of a JSON report, which can only be
-/// written after its head, whose `status` depends on every report.
+/// A buffer that holds up to [`SPILL_AFTER`] bytes in memory and the rest
+/// in an anonymous temporary file: the body of a JSON report, which can
+/// only be written after its head, whose `status` depends on every report.
 #[derive(Debug, Default)]
 pub struct Spill {
     /// Chunks of [`CHUNK`] bytes: growing never copies what was written.
     memory: Vec<Vec<u8>>,
     held: usize,
-    file: Option<std::fs::File>,
+    file: Option<io::BufWriter<std::fs::File>>,
 }
 
 /// The size of one chunk of a [`Spill`] in memory.
@@ -30,11 +30,8 @@ const CHUNK: usize = 1 << 20;
 impl Write for Spill {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.file.is_none() && self.held + bytes.len() > SPILL_AFTER {
-            let mut file = tempfile::tempfile()?;
-            for chunk in self.memory.drain(..) {
-                file.write_all(&chunk)?;
-            }
-            self.file = Some(file);
+            // What is in memory stays there: only the rest goes to disk.
+            self.file = Some(io::BufWriter::with_capacity(CHUNK, tempfile::tempfile()?));
         }
         if let Some(file) = &mut self.file {
             return file.write(bytes);
@@ -64,7 +61,8 @@ impl Spill {
         for chunk in &self.memory {
             out.write_all(chunk)?;
         }
-        if let Some(mut file) = self.file {
+        if let Some(file) = self.file {
+            let mut file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
             file.rewind()?;
             let mut buffer = vec![0; CHUNK];
             loop {
@@ -76,6 +74,22 @@ impl Spill {
             }
         }
         Ok(())
+    }
+}
+
+/// Text written straight to an output: the table is drawn without holding
+/// all of it. Keeps the first I/O error, which `fmt::Error` cannot carry.
+struct Text<'w> {
+    out: &'w mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl std::fmt::Write for Text<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.out.write_all(text.as_bytes()).map_err(|error| {
+            self.error.get_or_insert(error);
+            std::fmt::Error
+        })
     }
 }
 
@@ -288,24 +302,31 @@ impl<'a> Stream<'a> {
             };
             return renderer.render(&run, out);
         }
-        let mut text = String::new();
-        if !quiet {
-            let header = table::fleet_header(self.run.gone.is_some());
-            table::plain_grid(&mut text, &header, &self.rows).map_err(io::Error::other)?;
-            text.push_str(&self.totals.line());
-            text.push('\n');
+        let mut text = Text { out, error: None };
+        let drawn = (|| -> std::fmt::Result {
+            use std::fmt::Write as _;
+            if !quiet {
+                let header = table::fleet_header(self.run.gone.is_some());
+                table::plain_grid(&mut text, &header, &self.rows)?;
+                writeln!(text, "{}", self.totals.line())?;
+            }
+            writeln!(text, "{}", self.counts.line())?;
+            if let Some(gone) = &self.run.gone
+                && !gone.is_empty()
+            {
+                writeln!(
+                    text,
+                    "removed (in the baseline, not in this run): {}",
+                    crate::escape::line(&gone.join(", "))
+                )?;
+            }
+            Ok(())
+        })();
+        match (drawn, text.error) {
+            (_, Some(error)) => Err(error),
+            (Err(error), None) => Err(io::Error::other(error)),
+            (Ok(()), None) => Ok(()),
         }
-        text.push_str(&self.counts.line());
-        text.push('\n');
-        if let Some(gone) = &self.run.gone
-            && !gone.is_empty()
-        {
-            text.push_str(&format!(
-                "removed (in the baseline, not in this run): {}\n",
-                crate::escape::line(&gone.join(", "))
-            ));
-        }
-        out.write_all(text.as_bytes())
     }
 
     /// Writes the end of the output, and returns the gate's outcome.
