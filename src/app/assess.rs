@@ -275,7 +275,7 @@ fn collected_entry<'a>(
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
-/// Lines, GitHub, concise or plain table output (`plain`: to a file, or
+/// Lines, GitHub, concise, JUnit, SARIF or plain table output (`plain`: to a file, or
 /// neither coloured nor fitted to a terminal), and nothing that needs every
 /// result at once (a second format, `--statistics`, `--write-baseline`).
 fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<Streamed> {
@@ -289,6 +289,8 @@ fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<St
         Some(OutputFormat::Jsonl) => Some(Streamed::JsonLines),
         Some(OutputFormat::Github) => Some(Streamed::Github),
         Some(OutputFormat::Concise) => Some(Streamed::Concise),
+        Some(OutputFormat::Junit) => Some(Streamed::Junit),
+        Some(OutputFormat::Sarif) => Some(Streamed::Sarif),
         // Uncoloured and unwrapped: drawn from the rows alone.
         Some(OutputFormat::Table) | None if plain => Some(Streamed::Table { quiet: args.quiet }),
         _ => None,

@@ -128,7 +128,7 @@ const BATCH: usize = 1024;
 /// Pretty JSON of `value`, every line after the first indented by `levels`
 /// steps: serde_json's pretty layout, written at the depth where the value
 /// sits in the document instead of re-indented afterwards.
-fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
     let mut serializer = serde_json::Serializer::with_formatter(
         &mut out,

@@ -4,9 +4,10 @@
 use std::io::{self, Write};
 
 use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
 
 use super::{Entry, Renderer, Run};
+use crate::error::FileError;
 
 /// Renders JUnit XML.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,31 +24,12 @@ fn xml_text(text: &str) -> String {
         .collect()
 }
 
-struct Counts {
-    tests: usize,
-    failures: usize,
-    errors: usize,
-}
-
-fn counts(run: &Run<'_>) -> Counts {
-    let mut counts = Counts {
-        tests: 0,
-        failures: 0,
-        errors: 0,
-    };
-    for result in &run.results {
-        match result {
-            Ok(entry) => {
-                counts.tests += entry.assessment.evaluated.len();
-                counts.failures += failures(run, entry);
-            }
-            Err(_) => {
-                counts.tests += 1;
-                counts.errors += 1;
-            }
-        }
+/// What one result adds to the head: tests, failures, errors.
+pub(crate) fn counts(run: &Run<'_>, result: &Result<Entry<'_>, FileError>) -> [usize; 3] {
+    match result {
+        Ok(entry) => [entry.assessment.evaluated.len(), failures(run, entry), 0],
+        Err(_) => [1, 0, 1],
     }
-    counts
 }
 
 fn failures(run: &Run<'_>, entry: &Entry<'_>) -> usize {
@@ -61,56 +43,112 @@ fn failures(run: &Run<'_>, entry: &Entry<'_>) -> usize {
 
 impl Renderer for Junit {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut writer = Writer::new_with_indent(out, b' ', 2);
-        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        let total = counts(run);
-        writer
-            .create_element("testsuites")
-            .with_attributes([
-                ("name", "scalectl"),
-                ("tests", total.tests.to_string().as_str()),
-                ("failures", total.failures.to_string().as_str()),
-                ("errors", total.errors.to_string().as_str()),
-            ])
-            .write_inner_content(|w| {
-                for result in &run.results {
-                    match result {
-                        Ok(entry) => suite(w, run, entry)?,
-                        Err(error) => {
-                            let path = xml_text(&error.path);
-                            let message = xml_text(&error.to_string());
-                            w.create_element("testsuite")
-                                .with_attributes([
-                                    ("name", path.as_str()),
-                                    ("tests", "1"),
-                                    ("failures", "0"),
-                                    ("errors", "1"),
-                                    ("skipped", "0"),
-                                ])
-                                .write_inner_content(|w| {
-                                    w.create_element("testcase")
-                                        .with_attributes([
-                                            ("name", "read report"),
-                                            ("classname", path.as_str()),
-                                        ])
-                                        .write_inner_content(|w| {
-                                            w.create_element("error")
-                                                .with_attributes([
-                                                    ("message", message.as_str()),
-                                                    ("type", "invalid-input"),
-                                                ])
-                                                .write_text_content(BytesText::new(&message))?;
-                                            Ok(())
-                                        })?;
-                                    Ok(())
-                                })?;
-                        }
-                    }
-                }
-                Ok(())
-            })?;
-        writer.get_mut().write_all(b"\n")
+        let mut total = [0; 3];
+        for result in &run.results {
+            for (sum, count) in total.iter_mut().zip(counts(run, result)) {
+                *sum += count;
+            }
+        }
+        write_head(out, total)?;
+        for result in &run.results {
+            out.write_all(&suite_piece(run, result)?)?;
+        }
+        write_tail(out)
     }
+}
+
+/// The declaration and the `<testsuites>` start tag with the run's tests,
+/// failures and errors.
+pub(crate) fn write_head(
+    out: &mut dyn Write,
+    [tests, failures, errors]: [usize; 3],
+) -> io::Result<()> {
+    let mut writer = Writer::new_with_indent(out, b' ', 2);
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    writer.write_event(Event::Start(BytesStart::new("testsuites").with_attributes(
+        [
+            ("name", "scalectl"),
+            ("tests", tests.to_string().as_str()),
+            ("failures", failures.to_string().as_str()),
+            ("errors", errors.to_string().as_str()),
+        ],
+    )))?;
+    Ok(())
+}
+
+/// The end of the document, after the last suite.
+pub(crate) fn write_tail(out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"\n</testsuites>\n")
+}
+
+/// One result's `<testsuite>`, indented as inside `<testsuites>`, with the
+/// line break before it.
+pub(crate) fn suite_piece(
+    run: &Run<'_>,
+    result: &Result<Entry<'_>, FileError>,
+) -> io::Result<Vec<u8>> {
+    // The writer indents by the elements it has opened: it opens
+    // `<testsuites>` while its output is dropped, so the suite is written
+    // one level in.
+    let mut w = Writer::new_with_indent(
+        Gated {
+            out: Vec::new(),
+            open: false,
+        },
+        b' ',
+        2,
+    );
+    w.write_event(Event::Start(BytesStart::new("testsuites")))?;
+    w.get_mut().open = true;
+    match result {
+        Ok(entry) => suite(&mut w, run, entry)?,
+        Err(error) => error_suite(&mut w, error)?,
+    }
+    Ok(w.into_inner().out)
+}
+
+/// A writer that drops what it is given until it is opened.
+struct Gated {
+    out: Vec<u8>,
+    open: bool,
+}
+
+impl Write for Gated {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.open {
+            self.out.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn error_suite<W: Write>(w: &mut Writer<W>, error: &FileError) -> io::Result<()> {
+    let path = xml_text(&error.path);
+    let message = xml_text(&error.to_string());
+    w.create_element("testsuite")
+        .with_attributes([
+            ("name", path.as_str()),
+            ("tests", "1"),
+            ("failures", "0"),
+            ("errors", "1"),
+            ("skipped", "0"),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("testcase")
+                .with_attributes([("name", "read report"), ("classname", path.as_str())])
+                .write_inner_content(|w| {
+                    w.create_element("error")
+                        .with_attributes([("message", message.as_str()), ("type", "invalid-input")])
+                        .write_text_content(BytesText::new(&message))?;
+                    Ok(())
+                })?;
+            Ok(())
+        })?;
+    Ok(())
 }
 
 /// Evaluated checks whose alarm is suppressed: reported as skipped.

@@ -4,8 +4,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Renderer, Run};
-use crate::engine::{BUILTIN_ALARMS, Severity};
+use super::{Entry, Renderer, Run, json};
+use crate::engine::{Alarm, BUILTIN_ALARMS, Severity};
+use crate::error::FileError;
+use crate::ladder::Ladder;
 
 /// Renders SARIF 2.1.0.
 #[derive(Debug, Clone, Copy, Default)]
@@ -137,107 +139,159 @@ fn location(file: &str, line: Option<usize>) -> Location {
 
 impl Renderer for Sarif {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut rules: Vec<Rule<'_>> = run
-            .ladder
-            .rules()
-            .iter()
-            .map(|rule| Rule {
-                id: &rule.id,
-                short_description: Text {
-                    text: rule.title.clone(),
-                },
-                full_description: Text {
-                    text: rule.rationale.clone().unwrap_or_else(|| rule.title.clone()),
-                },
-                help: Text {
-                    text: rule.remedy.clone(),
-                },
-            })
-            .collect();
-        rules.extend(BUILTIN_ALARMS.iter().map(|&(id, text)| Rule {
-            id,
+        let errors: Vec<&FileError> = run.errors().collect();
+        let (head, tail) = frame(run.ladder, &errors)?;
+        out.write_all(&head)?;
+        let mut any = false;
+        for entry in run.entries() {
+            let piece = results_piece(run.ladder, entry)?;
+            write_results(out, &piece, &mut any)?;
+        }
+        write_end(out, any, &tail)
+    }
+}
+
+/// The text around the `results` array, which ends the log: up to its `[`,
+/// and from its `]`. The head names every rule and holds the inputs that
+/// could not be read.
+pub(crate) fn frame(ladder: &Ladder, errors: &[&FileError]) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut rules: Vec<Rule<'_>> = ladder
+        .rules()
+        .iter()
+        .map(|rule| Rule {
+            id: &rule.id,
             short_description: Text {
-                text: id.replace('-', " "),
+                text: rule.title.clone(),
             },
             full_description: Text {
-                text: text.to_owned(),
+                text: rule.rationale.clone().unwrap_or_else(|| rule.title.clone()),
             },
             help: Text {
-                text: text.to_owned(),
+                text: rule.remedy.clone(),
             },
-        }));
-        let mut results = Vec::new();
-        for entry in run.entries() {
-            for alarm in &entry.assessment.alarms {
-                let rule_index = rules.iter().position(|r| r.id == alarm.rule).unwrap_or(0);
-                results.push(SarifResult {
-                    rule_id: alarm.rule.clone(),
-                    rule_index,
-                    level: match alarm.severity {
-                        Severity::Critical | Severity::Unknown => "error",
-                        _ => "warning",
-                    },
-                    message: Text {
-                        text: format!("{}: {}", entry.name(), alarm.message),
-                    },
-                    locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
-                    suppressions: Vec::new(),
-                });
-            }
-            for s in &entry.assessment.suppressed {
-                let alarm = &s.alarm;
-                results.push(SarifResult {
-                    rule_id: alarm.rule.clone(),
-                    rule_index: rules.iter().position(|r| r.id == alarm.rule).unwrap_or(0),
-                    level: match alarm.severity {
-                        Severity::Critical | Severity::Unknown => "error",
-                        _ => "warning",
-                    },
-                    message: Text {
-                        text: format!("{}: {}", entry.name(), alarm.message),
-                    },
-                    locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
-                    suppressions: vec![Suppression {
-                        kind: "external",
-                        justification: s.reason.clone(),
-                    }],
-                });
-            }
-        }
-        let notifications: Vec<Notification> = run
-            .errors()
-            .flat_map(|error| {
-                error.problems.iter().map(|problem| Notification {
-                    level: "error",
-                    message: Text {
-                        text: problem.message.clone(),
-                    },
-                    locations: vec![location(&error.path, problem.location.map(|l| l.line))],
-                })
-            })
-            .collect();
-        let log = Log {
-            schema: "https://json.schemastore.org/sarif-2.1.0.json",
-            version: "2.1.0",
-            runs: [SarifRun {
-                tool: Tool {
-                    driver: Driver {
-                        name: "scalectl",
-                        version: env!("CARGO_PKG_VERSION"),
-                        information_uri: "https://crates.io/crates/scalectl",
-                        rules,
-                    },
+        })
+        .collect();
+    rules.extend(BUILTIN_ALARMS.iter().map(|&(id, text)| Rule {
+        id,
+        short_description: Text {
+            text: id.replace('-', " "),
+        },
+        full_description: Text {
+            text: text.to_owned(),
+        },
+        help: Text {
+            text: text.to_owned(),
+        },
+    }));
+    let notifications: Vec<Notification> = errors
+        .iter()
+        .flat_map(|error| {
+            error.problems.iter().map(|problem| Notification {
+                level: "error",
+                message: Text {
+                    text: problem.message.clone(),
                 },
-                invocations: [Invocation {
-                    execution_successful: notifications.is_empty(),
-                    tool_execution_notifications: notifications,
-                }],
-                results,
+                locations: vec![location(&error.path, problem.location.map(|l| l.line))],
+            })
+        })
+        .collect();
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [SarifRun {
+            tool: Tool {
+                driver: Driver {
+                    name: "scalectl",
+                    version: env!("CARGO_PKG_VERSION"),
+                    information_uri: "https://crates.io/crates/scalectl",
+                    rules,
+                },
+            },
+            invocations: [Invocation {
+                execution_successful: notifications.is_empty(),
+                tool_execution_notifications: notifications,
             }],
-        };
-        serde_json::to_writer_pretty(&mut *out, &log)?;
-        out.write_all(b"\n")
+            results: Vec::new(),
+        }],
+    };
+    let mut text = serde_json::to_vec_pretty(&log)?;
+    text.push(b'\n');
+    // `results` is the last field of the only run: its `[]` is the last in
+    // the text.
+    let at = text
+        .windows(2)
+        .rposition(|pair| pair == b"[]")
+        .ok_or_else(|| io::Error::other("the SARIF log has no results array"))?;
+    let tail = text.split_off(at + 1);
+    Ok((text, tail))
+}
+
+/// Where a result of the `results` array starts.
+const RESULT_SEPARATOR: &[u8] = b",\n        ";
+
+/// One report's results, each after [`RESULT_SEPARATOR`], indented as in the log.
+pub(crate) fn results_piece(ladder: &Ladder, entry: &Entry<'_>) -> io::Result<Vec<u8>> {
+    let rule_index = |id: &str| {
+        ladder
+            .rules()
+            .iter()
+            .map(|rule| rule.id.as_str())
+            .chain(BUILTIN_ALARMS.iter().map(|&(id, _)| id))
+            .position(|rule| rule == id)
+            .unwrap_or(0)
+    };
+    let result = |alarm: &Alarm, suppressions: Vec<Suppression>| SarifResult {
+        rule_id: alarm.rule.clone(),
+        rule_index: rule_index(&alarm.rule),
+        level: match alarm.severity {
+            Severity::Critical | Severity::Unknown => "error",
+            _ => "warning",
+        },
+        message: Text {
+            text: format!("{}: {}", entry.name(), alarm.message),
+        },
+        locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
+        suppressions,
+    };
+    let a = &entry.assessment;
+    let results = a
+        .alarms
+        .iter()
+        .map(|alarm| result(alarm, Vec::new()))
+        .chain(a.suppressed.iter().map(|s| {
+            result(
+                &s.alarm,
+                vec![Suppression {
+                    kind: "external",
+                    justification: s.reason.clone(),
+                }],
+            )
+        }));
+    let mut out = Vec::new();
+    for result in results {
+        out.extend_from_slice(RESULT_SEPARATOR);
+        out.extend_from_slice(&json::pretty(&result, 4)?);
     }
+    Ok(out)
+}
+
+/// Writes a report's results; `any` when results were written before, so
+/// the first one goes without its comma.
+pub(crate) fn write_results(out: &mut dyn Write, piece: &[u8], any: &mut bool) -> io::Result<()> {
+    if piece.is_empty() {
+        return Ok(());
+    }
+    out.write_all(if *any { piece } else { &piece[1..] })?;
+    *any = true;
+    Ok(())
+}
+
+/// Closes the `results` array (`any`: it holds results) and the log.
+pub(crate) fn write_end(out: &mut dyn Write, any: bool, tail: &[u8]) -> io::Result<()> {
+    if any {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(tail)
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! A fleet written as it is assessed, so that memory is bounded by the
 //! results in flight and not by the fleet: JSON, JSON Lines, GitHub
-//! annotations and the concise lines, byte for byte what their renderers
+//! annotations, the concise lines, JUnit and SARIF, byte for byte what their renderers
 //! write for the whole run.
 
 use std::io::{self, Read, Seek, Write};
 
-use super::{Counts, Entry, Renderer as _, Run, Totals, concise, github, json, table};
+use super::{
+    Counts, Entry, Renderer as _, Run, Totals, concise, github, json, junit, sarif, table,
+};
 use crate::engine::Severity;
 use crate::error::FileError;
 use crate::gate::Outcome;
@@ -104,6 +106,11 @@ pub enum Streamed {
     Github,
     /// One line per alarm.
     Concise,
+    /// JUnit XML: its head counts every test, so the suites wait in a [`Spill`].
+    Junit,
+    /// SARIF: its head holds the inputs that could not be read, so the
+    /// results wait in a [`Spill`].
+    Sarif,
     /// The table for people, uncoloured and unwrapped: the fleet's rows are
     /// kept as text (a few hundred bytes a report), the table drawn at the end.
     Table {
@@ -123,6 +130,10 @@ pub struct Stream<'a> {
     totals: Totals,
     counts: Counts,
     gate_failed: bool,
+    /// JUnit's tests, failures and errors.
+    junit: [usize; 3],
+    /// Whether SARIF results were written.
+    sarif_any: bool,
     /// With a baseline: the files of the reports so far.
     files: Vec<String>,
     /// For the table: each result's row, and the result itself when the
@@ -138,6 +149,8 @@ pub struct Piece<'a> {
     /// The result in the stream's format (for the table, its row).
     text: Vec<u8>,
     tally: Result<Tally, FileError>,
+    /// What the result adds to JUnit's head.
+    junit: [usize; 3],
     /// The result itself, when asked to keep it.
     whole: Option<Result<Entry<'a>, FileError>>,
 }
@@ -173,6 +186,12 @@ impl<'a> Maker<'a> {
             Streamed::JsonLines => text = json::line(&result)?,
             Streamed::Github => github::lines(one, &mut text)?,
             Streamed::Concise => concise::lines(one, &mut text)?,
+            Streamed::Junit => text = junit::suite_piece(&self.run, &result)?,
+            Streamed::Sarif => {
+                if let Ok(entry) = &result {
+                    text = sarif::results_piece(self.run.ladder, entry)?;
+                }
+            }
             Streamed::Table { .. } => {
                 let baseline = self.run.gone.is_some();
                 text = table::fleet_row(&result, baseline)
@@ -195,6 +214,7 @@ impl<'a> Maker<'a> {
             Err(error) => Err(error.clone()),
         };
         Ok(Piece {
+            junit: junit::counts(&self.run, &result),
             text,
             tally,
             whole: keep.then_some(result),
@@ -215,6 +235,8 @@ impl<'a> Stream<'a> {
             totals: Totals::default(),
             counts: Counts::default(),
             gate_failed: false,
+            junit: [0; 3],
+            sarif_any: false,
             files: Vec::new(),
             rows: Vec::new(),
             first: None,
@@ -231,7 +253,15 @@ impl<'a> Stream<'a> {
 
     /// Writes one result, in input order.
     pub fn add(&mut self, piece: Piece<'a>, out: &mut dyn Write) -> io::Result<()> {
-        let Piece { text, tally, whole } = piece;
+        let Piece {
+            text,
+            tally,
+            junit,
+            whole,
+        } = piece;
+        for (sum, count) in self.junit.iter_mut().zip(junit) {
+            *sum += count;
+        }
         let first_report = self.totals.reports == 0;
         let report = tally.is_ok();
         match tally {
@@ -259,6 +289,8 @@ impl<'a> Stream<'a> {
                 self.body.write_all(&text)
             }
             Streamed::Json => Ok(()),
+            Streamed::Junit => self.body.write_all(&text),
+            Streamed::Sarif => sarif::write_results(&mut self.body, &text, &mut self.sarif_any),
             Streamed::JsonLines | Streamed::Github | Streamed::Concise => out.write_all(&text),
             Streamed::Table { .. } => {
                 self.rows
@@ -354,6 +386,18 @@ impl<'a> Stream<'a> {
                 )?;
             }
             Streamed::Github | Streamed::Concise => writeln!(out, "{}", self.counts.line())?,
+            Streamed::Sarif => {
+                let errors: Vec<&FileError> = self.errors.iter().collect();
+                let (head, tail) = sarif::frame(self.run.ladder, &errors)?;
+                out.write_all(&head)?;
+                self.body.copy_to(out)?;
+                sarif::write_end(out, self.sarif_any, &tail)?;
+            }
+            Streamed::Junit => {
+                junit::write_head(out, self.junit)?;
+                self.body.copy_to(out)?;
+                junit::write_tail(out)?;
+            }
             Streamed::Table { quiet } => self.table(quiet, out)?,
         }
         Ok(if !self.errors.is_empty() {

@@ -612,7 +612,9 @@ fn a_streamed_fleet_is_what_the_whole_run_writes() {
         "--quiet",
     ]);
     assert_eq!(written.status.code(), Some(2));
-    for format in ["json", "jsonl", "github", "concise", "table"] {
+    for format in [
+        "json", "jsonl", "github", "concise", "table", "junit", "sarif",
+    ] {
         for extra in [
             &[][..],
             &["--baseline", baseline.to_str().unwrap(), "--fail-on-new"][..],
