@@ -275,7 +275,7 @@ fn collected_entry<'a>(
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
-/// Lines, GitHub, concise, JUnit, SARIF or plain table output (`plain`: to a file, or
+/// Lines, GitHub, concise, JUnit, SARIF, Markdown or plain table output (`plain`: to a file, or
 /// neither coloured nor fitted to a terminal), and nothing that needs every
 /// result at once (a second format, `--statistics`, `--write-baseline`).
 fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<Streamed> {
@@ -291,6 +291,7 @@ fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<St
         Some(OutputFormat::Concise) => Some(Streamed::Concise),
         Some(OutputFormat::Junit) => Some(Streamed::Junit),
         Some(OutputFormat::Sarif) => Some(Streamed::Sarif),
+        Some(OutputFormat::Markdown) => Some(Streamed::Markdown),
         // Uncoloured and unwrapped: drawn from the rows alone.
         Some(OutputFormat::Table) | None if plain => Some(Streamed::Table { quiet: args.quiet }),
         _ => None,

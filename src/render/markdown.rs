@@ -1,12 +1,14 @@
 //! Markdown for a pull-request comment: the summary first, then each report
 //! with its alarms, their remedies, and the next steps.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::table::change_summary;
-use super::{Renderer, Run};
+use super::{Entry, Renderer, Run};
 use crate::engine::{Severity, cost_range_text, format_dollars, format_value};
+use crate::error::FileError;
 use crate::metric::format_count;
 
 /// Renders Markdown.
@@ -38,137 +40,178 @@ fn cell(text: &str) -> String {
 /// whatever wraps it.
 const MAX_COMMENT_CHARS: usize = 65_000;
 
-/// The table rows and report sections, within `budget` characters: all of
-/// them when they fit; else the failing reports only, as many sections as
-/// fit, and a line saying what was left out.
-fn fit_comment(rows: &[(bool, String)], sections: &[(bool, String)], budget: usize) -> String {
-    let all: String = rows
-        .iter()
-        .chain(sections)
-        .map(|(_, text)| text.as_str())
-        .collect();
-    if all.chars().count() <= budget {
-        return all;
+/// What to write of the rows and sections: every one when all fit in the
+/// budget; else the failing ones that fit, with notes on what was left out.
+pub(crate) struct Plan {
+    /// For each row, whether it is written.
+    rows: Vec<bool>,
+    /// The notes between the rows and the sections.
+    notes: String,
+    /// For each section, whether it is written.
+    sections: Vec<bool>,
+    /// The line after the sections.
+    after: String,
+}
+
+/// The plan for rows and sections of these lengths, in characters, each
+/// with whether it is a passing report, within `budget` characters.
+pub(crate) fn plan(rows: &[(bool, usize)], sections: &[(bool, usize)], budget: usize) -> Plan {
+    let total: usize = rows.iter().chain(sections).map(|(_, length)| length).sum();
+    if total <= budget {
+        return Plan {
+            rows: vec![true; rows.len()],
+            notes: String::new(),
+            sections: vec![true; sections.len()],
+            after: String::new(),
+        };
     }
     let passing = rows.iter().filter(|(ok, _)| *ok).count();
     let footer_room = 300;
-    // Counted as it grows: counting `out` again for every row or section
-    // would take time quadratic in the fleet.
-    let mut out = String::new();
     let mut used = 0;
     let mut rows_left_out = 0;
-    for (_, row) in rows.iter().filter(|(ok, _)| !ok) {
-        let length = row.chars().count();
-        if used + length + 2 * footer_room <= budget {
-            out.push_str(row);
-            used += length;
-        } else {
-            rows_left_out += 1;
-        }
-    }
-    let before = out.len();
+    let rows = rows
+        .iter()
+        .map(|&(ok, length)| {
+            if ok {
+                false
+            } else if used + length + 2 * footer_room <= budget {
+                used += length;
+                true
+            } else {
+                rows_left_out += 1;
+                false
+            }
+        })
+        .collect();
+    let mut notes = String::new();
     if passing > 0 {
         let _ = writeln!(
-            out,
+            notes,
             "\n{passing} passing reports are not listed, to fit a comment."
         );
     }
     if rows_left_out > 0 {
         let _ = writeln!(
-            out,
+            notes,
             "\n{rows_left_out} more failing reports are not listed, to fit a comment."
         );
     }
-    used += out[before..].chars().count();
+    used += notes.chars().count();
     let mut left_out = 0;
-    for (_, section) in sections.iter().filter(|(ok, _)| !ok) {
-        let length = section.chars().count();
-        if used + length + footer_room <= budget {
-            out.push_str(section);
-            used += length;
-        } else {
-            left_out += 1;
-        }
-    }
+    let sections = sections
+        .iter()
+        .map(|&(ok, length)| {
+            if ok {
+                false
+            } else if used + length + footer_room <= budget {
+                used += length;
+                true
+            } else {
+                left_out += 1;
+                false
+            }
+        })
+        .collect();
+    let mut after = String::new();
     if left_out > 0 {
         let _ = writeln!(
-            out,
+            after,
             "\n_{left_out} failing reports are left out to stay under GitHub's 65,536-character limit for a comment; the JSON and SARIF outputs hold them all._"
         );
     }
-    out
+    Plan {
+        rows,
+        notes,
+        sections,
+        after,
+    }
 }
 
-impl Renderer for Markdown {
-    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut md = String::new();
-        let _ = writeln!(md, "## scalectl: {}\n", run.status_name().to_uppercase());
-        let _ = writeln!(md, "{}\n", run.summary());
-        let _ = writeln!(md, "{}\n", run.totals().line());
-        let baseline = run.gone.is_some();
-        let _ = write!(
-            md,
-            "| report | service | users | stage | recommended | status | spend / month | cost / month |{}\n|---|---|---:|---|---|---|---:|---|{}\n",
-            if baseline { " vs baseline |" } else { "" },
-            if baseline { "---|" } else { "" },
-        );
-        // Each row and each section, and whether it is a passing report.
-        let mut rows: Vec<(bool, String)> = Vec::new();
-        for result in &run.results {
-            let mut md = String::new();
-            let passing = result
-                .as_ref()
-                .is_ok_and(|e| e.assessment.status == Severity::Ok);
-            match result {
-                Ok(entry) => {
-                    let a = &entry.assessment;
-                    let _ = write!(
-                        md,
-                        "| {} | {} | {} | {} {} | {} {} | {} | {} | {} |",
-                        cell(&entry.file),
-                        cell(a.service.as_deref().unwrap_or("-")),
-                        format_count(a.users),
-                        a.stage.id,
-                        cell(&a.stage.name),
-                        a.recommended_stage.id,
-                        cell(&a.recommended_stage.name),
-                        a.status,
-                        a.monthly_cost_usd.map_or_else(
-                            || "-".to_owned(),
-                            |spend| format!("${}", format_dollars(spend))
-                        ),
-                        cost_range_text(a.recommended_stage),
-                    );
-                    if let Some(change) = &entry.change {
-                        let _ = write!(md, " {} |", cell(&change_summary(change)));
-                    }
-                }
-                Err(error) => {
-                    let _ = write!(
-                        md,
-                        "| {} | - | - | - | - | error | - | - |",
-                        cell(&error.path)
-                    );
-                    if baseline {
-                        md.push_str(" - |");
-                    }
-                }
+impl Plan {
+    /// Writes the planned rows and sections, given in order by `rows` and
+    /// `sections` (all of them; those left out are skipped).
+    pub(crate) fn write<'t>(
+        &self,
+        out: &mut dyn Write,
+        rows: &mut dyn Iterator<Item = io::Result<Cow<'t, [u8]>>>,
+        sections: &mut dyn Iterator<Item = io::Result<Cow<'t, [u8]>>>,
+    ) -> io::Result<()> {
+        for (row, keep) in rows.zip(&self.rows) {
+            let row = row?;
+            if *keep {
+                out.write_all(&row)?;
             }
-            md.push('\n');
-            rows.push((passing, md));
         }
-        let mut sections: Vec<(bool, String)> = Vec::new();
-        for error in run.errors() {
-            let mut md = String::new();
-            let _ = writeln!(md, "\n### {}: error\n", cell(&error.path));
-            for line in error.to_string().lines() {
-                let _ = writeln!(md, "- {}", cell(line));
+        out.write_all(self.notes.as_bytes())?;
+        for (section, keep) in sections.zip(&self.sections) {
+            let section = section?;
+            if *keep {
+                out.write_all(&section)?;
             }
-            sections.push((false, md));
         }
-        for entry in run.entries() {
-            let mut md = String::new();
+        out.write_all(self.after.as_bytes())
+    }
+}
+
+/// The comment's head: the status, counts, totals and the table's header.
+pub(crate) fn head(status: &str, counts: &str, totals: &str, baseline: bool) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "## scalectl: {}\n", status.to_uppercase());
+    let _ = writeln!(md, "{counts}\n");
+    let _ = writeln!(md, "{totals}\n");
+    let _ = write!(
+        md,
+        "| report | service | users | stage | recommended | status | spend / month | cost / month |{}\n|---|---|---:|---|---|---|---:|---|{}\n",
+        if baseline { " vs baseline |" } else { "" },
+        if baseline { "---|" } else { "" },
+    );
+    md
+}
+
+/// The characters left for rows and sections after `head`.
+pub(crate) fn budget(head: &str) -> usize {
+    MAX_COMMENT_CHARS.saturating_sub(head.len())
+}
+
+/// One result's table row and section.
+pub(crate) struct Parts {
+    /// A report whose status is ok.
+    pub passing: bool,
+    /// An input that could not be read: its section comes before the reports'.
+    pub error: bool,
+    /// Its row of the table.
+    pub row: String,
+    /// Its section.
+    pub section: String,
+}
+
+/// The row and section of one result.
+pub(crate) fn parts(result: &Result<Entry<'_>, FileError>, baseline: bool) -> Parts {
+    let mut row = String::new();
+    let mut md = String::new();
+    match result {
+        Ok(entry) => {
             let a = &entry.assessment;
+            let _ = write!(
+                row,
+                "| {} | {} | {} | {} {} | {} {} | {} | {} | {} |",
+                cell(&entry.file),
+                cell(a.service.as_deref().unwrap_or("-")),
+                format_count(a.users),
+                a.stage.id,
+                cell(&a.stage.name),
+                a.recommended_stage.id,
+                cell(&a.recommended_stage.name),
+                a.status,
+                a.monthly_cost_usd.map_or_else(
+                    || "-".to_owned(),
+                    |spend| format!("${}", format_dollars(spend))
+                ),
+                cost_range_text(a.recommended_stage),
+            );
+            if let Some(change) = &entry.change {
+                let _ = write!(row, " {} |", cell(&change_summary(change)));
+            }
             let _ = writeln!(
                 md,
                 "\n### {} ({}): {}\n",
@@ -222,9 +265,67 @@ impl Renderer for Markdown {
             for (i, step) in a.next_steps.iter().enumerate() {
                 let _ = writeln!(md, "{}. {}", i + 1, cell(step));
             }
-            sections.push((a.status == Severity::Ok, md));
         }
-        md.push_str(&fit_comment(&rows, &sections, MAX_COMMENT_CHARS - md.len()));
-        out.write_all(md.as_bytes())
+        Err(error) => {
+            let _ = write!(
+                row,
+                "| {} | - | - | - | - | error | - | - |",
+                cell(&error.path)
+            );
+            if baseline {
+                row.push_str(" - |");
+            }
+            let _ = writeln!(md, "\n### {}: error\n", cell(&error.path));
+            for line in error.to_string().lines() {
+                let _ = writeln!(md, "- {}", cell(line));
+            }
+        }
+    }
+    row.push('\n');
+    Parts {
+        passing: result
+            .as_ref()
+            .is_ok_and(|e| e.assessment.status == Severity::Ok),
+        error: result.is_err(),
+        row,
+        section: md,
+    }
+}
+
+impl Renderer for Markdown {
+    fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let baseline = run.gone.is_some();
+        let head = head(
+            run.status_name(),
+            &run.summary(),
+            &run.totals().line(),
+            baseline,
+        );
+        let parts: Vec<Parts> = run.results.iter().map(|r| parts(r, baseline)).collect();
+        // The inputs that could not be read come first among the sections.
+        let sections: Vec<&Parts> = parts
+            .iter()
+            .filter(|p| p.error)
+            .chain(parts.iter().filter(|p| !p.error))
+            .collect();
+        let plan = plan(
+            &parts
+                .iter()
+                .map(|p| (p.passing, p.row.chars().count()))
+                .collect::<Vec<_>>(),
+            &sections
+                .iter()
+                .map(|p| (p.passing, p.section.chars().count()))
+                .collect::<Vec<_>>(),
+            budget(&head),
+        );
+        out.write_all(head.as_bytes())?;
+        plan.write(
+            out,
+            &mut parts.iter().map(|p| Ok(Cow::Borrowed(p.row.as_bytes()))),
+            &mut sections
+                .iter()
+                .map(|p| Ok(Cow::Borrowed(p.section.as_bytes()))),
+        )
     }
 }

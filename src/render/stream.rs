@@ -1,12 +1,13 @@
 //! A fleet written as it is assessed, so that memory is bounded by the
 //! results in flight and not by the fleet: JSON, JSON Lines, GitHub
-//! annotations, the concise lines, JUnit and SARIF, byte for byte what their renderers
+//! annotations, the concise lines, JUnit, SARIF and Markdown, byte for byte what their renderers
 //! write for the whole run.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Seek, Write};
 
 use super::{
-    Counts, Entry, Renderer as _, Run, Totals, concise, github, json, junit, sarif, table,
+    Counts, Entry, Renderer as _, Run, Totals, concise, github, json, junit, markdown, sarif, table,
 };
 use crate::engine::Severity;
 use crate::error::FileError;
@@ -18,12 +19,20 @@ const SPILL_AFTER: usize = 40 << 20;
 /// A buffer that holds up to [`SPILL_AFTER`] bytes in memory and the rest
 /// in an anonymous temporary file: the body of a JSON report, which can
 /// only be written after its head, whose `status` depends on every report.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Spill {
     /// Chunks of [`CHUNK`] bytes: growing never copies what was written.
     memory: Vec<Vec<u8>>,
     held: usize,
+    /// The bytes held in memory at most.
+    limit: usize,
     file: Option<io::BufWriter<std::fs::File>>,
+}
+
+impl Default for Spill {
+    fn default() -> Self {
+        Self::with_limit(SPILL_AFTER)
+    }
 }
 
 /// The size of one chunk of a [`Spill`] in memory.
@@ -31,7 +40,7 @@ const CHUNK: usize = 1 << 20;
 
 impl Write for Spill {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.file.is_none() && self.held + bytes.len() > SPILL_AFTER {
+        if self.file.is_none() && self.held + bytes.len() > self.limit {
             // What is in memory stays there: only the rest goes to disk.
             self.file = Some(io::BufWriter::with_capacity(CHUNK, tempfile::tempfile()?));
         }
@@ -58,24 +67,81 @@ impl Write for Spill {
 }
 
 impl Spill {
+    /// A spill that holds up to `limit` bytes in memory.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            memory: Vec::new(),
+            held: 0,
+            limit,
+            file: None,
+        }
+    }
+
     /// Copies everything written to `out`.
     pub fn copy_to(self, out: &mut dyn Write) -> io::Result<()> {
-        for chunk in &self.memory {
-            out.write_all(chunk)?;
+        let mut replay = self.replay()?;
+        while let Some(chunk) = replay.chunks.pop_front() {
+            out.write_all(&chunk)?;
         }
-        if let Some(file) = self.file {
-            let mut file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
-            file.rewind()?;
-            let mut buffer = vec![0; CHUNK];
-            loop {
-                let read = file.read(&mut buffer)?;
-                if read == 0 {
-                    break;
-                }
-                out.write_all(&buffer[..read])?;
-            }
+        if let Some(file) = &mut replay.file {
+            io::copy(file, out)?;
         }
         Ok(())
+    }
+
+    /// Everything written, read back in order, each piece of the given
+    /// lengths at a time.
+    pub fn pieces(
+        self,
+        lengths: impl IntoIterator<Item = usize>,
+    ) -> io::Result<impl Iterator<Item = io::Result<Vec<u8>>>> {
+        let mut replay = self.replay()?;
+        Ok(lengths.into_iter().map(move |length| {
+            let mut piece = vec![0; length];
+            replay.read_exact(&mut piece)?;
+            Ok(piece)
+        }))
+    }
+
+    fn replay(self) -> io::Result<Replay> {
+        let file = match self.file {
+            Some(file) => {
+                let mut file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                file.rewind()?;
+                Some(io::BufReader::with_capacity(CHUNK, file))
+            }
+            None => None,
+        };
+        Ok(Replay {
+            chunks: self.memory.into(),
+            at: 0,
+            file,
+        })
+    }
+}
+
+/// A [`Spill`] read back: its chunks in memory, freed as they are read,
+/// then its file.
+struct Replay {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    /// How far the first chunk has been read.
+    at: usize,
+    file: Option<io::BufReader<std::fs::File>>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        while let Some(chunk) = self.chunks.front() {
+            if self.at < chunk.len() {
+                let read = (chunk.len() - self.at).min(buffer.len());
+                buffer[..read].copy_from_slice(&chunk[self.at..self.at + read]);
+                self.at += read;
+                return Ok(read);
+            }
+            self.chunks.pop_front();
+            self.at = 0;
+        }
+        self.file.as_mut().map_or(Ok(0), |file| file.read(buffer))
     }
 }
 
@@ -95,6 +161,29 @@ impl std::fmt::Write for Text<'_> {
     }
 }
 
+/// Markdown's rows and sections as a [`Stream`] keeps them: each one's
+/// `(passing, characters, bytes)`, and their text in spills.
+struct Sections {
+    rows: Vec<(bool, usize, usize)>,
+    errors: Spill,
+    error_lengths: Vec<(bool, usize, usize)>,
+    reports: Spill,
+    report_lengths: Vec<(bool, usize, usize)>,
+}
+
+impl Default for Sections {
+    fn default() -> Self {
+        // With the rows in the body, three spills: a share of the limit each.
+        Self {
+            rows: Vec::new(),
+            errors: Spill::with_limit(SPILL_AFTER / 8),
+            error_lengths: Vec::new(),
+            reports: Spill::with_limit(SPILL_AFTER / 2),
+            report_lengths: Vec::new(),
+        }
+    }
+}
+
 /// The formats that can be written as the reports arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Streamed {
@@ -111,6 +200,9 @@ pub enum Streamed {
     /// SARIF: its head holds the inputs that could not be read, so the
     /// results wait in a [`Spill`].
     Sarif,
+    /// Markdown: its head holds the counts, and what fits of the rest
+    /// depends on every report, so the rows and sections wait in spills.
+    Markdown,
     /// The table for people, uncoloured and unwrapped: the fleet's rows are
     /// kept as text (a few hundred bytes a report), the table drawn at the end.
     Table {
@@ -134,6 +226,9 @@ pub struct Stream<'a> {
     junit: [usize; 3],
     /// Whether SARIF results were written.
     sarif_any: bool,
+    /// Markdown's rows (in the body), and its sections: those of the inputs
+    /// that could not be read come first, so they wait apart.
+    markdown: Sections,
     /// With a baseline: the files of the reports so far.
     files: Vec<String>,
     /// For the table: each result's row, and the result itself when the
@@ -151,6 +246,9 @@ pub struct Piece<'a> {
     tally: Result<Tally, FileError>,
     /// What the result adds to JUnit's head.
     junit: [usize; 3],
+    /// Markdown: where the row ends and the section starts in `text`, and
+    /// the characters of each.
+    markdown: (usize, [usize; 2]),
     /// The result itself, when asked to keep it.
     whole: Option<Result<Entry<'a>, FileError>>,
 }
@@ -177,6 +275,7 @@ impl<'a> Maker<'a> {
     pub fn piece(&self, result: Result<Entry<'a>, FileError>, keep: bool) -> io::Result<Piece<'a>> {
         let one = std::slice::from_ref(&result);
         let mut text = Vec::new();
+        let mut markdown = (0, [0; 2]);
         match self.format {
             Streamed::Json => {
                 if let Ok(entry) = &result {
@@ -187,6 +286,15 @@ impl<'a> Maker<'a> {
             Streamed::Github => github::lines(one, &mut text)?,
             Streamed::Concise => concise::lines(one, &mut text)?,
             Streamed::Junit => text = junit::suite_piece(&self.run, &result)?,
+            Streamed::Markdown => {
+                let parts = markdown::parts(&result, self.run.gone.is_some());
+                markdown = (
+                    parts.row.len(),
+                    [parts.row.chars().count(), parts.section.chars().count()],
+                );
+                text = parts.row.into_bytes();
+                text.extend_from_slice(parts.section.as_bytes());
+            }
             Streamed::Sarif => {
                 if let Ok(entry) = &result {
                     text = sarif::results_piece(self.run.ladder, entry)?;
@@ -215,6 +323,7 @@ impl<'a> Maker<'a> {
         };
         Ok(Piece {
             junit: junit::counts(&self.run, &result),
+            markdown,
             text,
             tally,
             whole: keep.then_some(result),
@@ -237,6 +346,7 @@ impl<'a> Stream<'a> {
             gate_failed: false,
             junit: [0; 3],
             sarif_any: false,
+            markdown: Sections::default(),
             files: Vec::new(),
             rows: Vec::new(),
             first: None,
@@ -257,8 +367,10 @@ impl<'a> Stream<'a> {
             text,
             tally,
             junit,
+            markdown,
             whole,
         } = piece;
+        let passing = tally.as_ref().is_ok_and(|t| t.status == Severity::Ok);
         for (sum, count) in self.junit.iter_mut().zip(junit) {
             *sum += count;
         }
@@ -290,6 +402,23 @@ impl<'a> Stream<'a> {
             }
             Streamed::Json => Ok(()),
             Streamed::Junit => self.body.write_all(&text),
+            Streamed::Markdown => {
+                let (cut, [row_chars, section_chars]) = markdown;
+                let (row, section) = text.split_at(cut);
+                self.body.write_all(row)?;
+                self.markdown.rows.push((passing, row_chars, row.len()));
+                let (spill, lengths) = if report {
+                    (
+                        &mut self.markdown.reports,
+                        &mut self.markdown.report_lengths,
+                    )
+                } else {
+                    (&mut self.markdown.errors, &mut self.markdown.error_lengths)
+                };
+                spill.write_all(section)?;
+                lengths.push((passing, section_chars, section.len()));
+                Ok(())
+            }
             Streamed::Sarif => sarif::write_results(&mut self.body, &text, &mut self.sarif_any),
             Streamed::JsonLines | Streamed::Github | Streamed::Concise => out.write_all(&text),
             Streamed::Table { .. } => {
@@ -386,6 +515,36 @@ impl<'a> Stream<'a> {
                 )?;
             }
             Streamed::Github | Streamed::Concise => writeln!(out, "{}", self.counts.line())?,
+            Streamed::Markdown => {
+                let head = markdown::head(
+                    status,
+                    &self.counts.line(),
+                    &self.totals.line(),
+                    self.run.gone.is_some(),
+                );
+                let Sections {
+                    rows,
+                    errors,
+                    error_lengths,
+                    reports,
+                    report_lengths,
+                } = self.markdown;
+                let chars = |lengths: &[(bool, usize, usize)]| -> Vec<(bool, usize)> {
+                    lengths.iter().map(|&(ok, chars, _)| (ok, chars)).collect()
+                };
+                let mut sections = chars(&error_lengths);
+                sections.extend(chars(&report_lengths));
+                let plan = markdown::plan(&chars(&rows), &sections, markdown::budget(&head));
+                out.write_all(head.as_bytes())?;
+                let bytes =
+                    |lengths: Vec<(bool, usize, usize)>| lengths.into_iter().map(|(_, _, b)| b);
+                let mut rows = self.body.pieces(bytes(rows))?.map(|p| p.map(Cow::Owned));
+                let mut sections = errors
+                    .pieces(bytes(error_lengths))?
+                    .chain(reports.pieces(bytes(report_lengths))?)
+                    .map(|p| p.map(Cow::Owned));
+                plan.write(out, &mut rows, &mut sections)?;
+            }
             Streamed::Sarif => {
                 let errors: Vec<&FileError> = self.errors.iter().collect();
                 let (head, tail) = sarif::frame(self.run.ladder, &errors)?;
@@ -413,6 +572,22 @@ impl<'a> Stream<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spill_gives_back_its_pieces_across_memory_and_file() {
+        let mut spill = Spill::with_limit(100);
+        let pieces: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; usize::from(i % 7) * 3]).collect();
+        for piece in &pieces {
+            spill.write_all(piece).unwrap();
+        }
+        assert!(spill.file.is_some() && !spill.memory.is_empty());
+        let back: Vec<Vec<u8>> = spill
+            .pieces(pieces.iter().map(Vec::len))
+            .unwrap()
+            .collect::<io::Result<_>>()
+            .unwrap();
+        assert_eq!(back, pieces);
+    }
 
     #[test]
     fn a_spill_moves_to_a_file_past_its_limit_and_gives_back_every_byte() {
