@@ -76,7 +76,7 @@ pub(super) fn not_measured(ladder: &Ladder) -> Alarm {
     #[allow(clippy::cast_precision_loss)]
     Alarm {
         rule: NOT_MEASURED.into(),
-        metric: "rules_evaluated".into(),
+        metric: "rules_evaluated",
         severity: Severity::Unknown,
         observed: 0.0,
         threshold: 1.0,
@@ -96,7 +96,7 @@ pub(super) fn stale_report(observed_at: f64, age: f64, max_age: f64) -> Alarm {
     let day = format_day(observed_at.floor() as i64);
     Alarm {
         rule: STALE_REPORT.into(),
-        metric: "observed_at".into(),
+        metric: "observed_at",
         severity: Severity::Warning,
         observed: age.floor(),
         threshold: max_age,
@@ -143,7 +143,7 @@ pub(super) fn over_engineered(
 ) -> Alarm {
     Alarm {
         rule: "over-engineered".into(),
-        metric: "current_stage".into(),
+        metric: "current_stage",
         severity: Severity::Warning,
         observed: f64::from(current.id),
         threshold: f64::from(recommended.id),
@@ -173,7 +173,7 @@ pub(super) fn under_scaled(current: &Stage, stage: &Stage, users: u64) -> Alarm 
     #[allow(clippy::cast_precision_loss)]
     Alarm {
         rule: "under-scaled".into(),
-        metric: "users".into(),
+        metric: "users",
         severity: Severity::Warning,
         observed: users as f64,
         threshold: limit as f64,
@@ -195,7 +195,7 @@ pub(super) fn cost_above_range(spend: f64, recommended: &Stage) -> Alarm {
     #[allow(clippy::cast_precision_loss)]
     Alarm {
         rule: "cost-above-range".into(),
-        metric: "monthly_cost_usd".into(),
+        metric: "monthly_cost_usd",
         severity: Severity::Warning,
         observed: spend,
         threshold: recommended.cost_usd_month.max as f64,

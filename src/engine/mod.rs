@@ -56,7 +56,7 @@ pub struct Alarm {
     /// The rule id, or one of the built-in findings ([`BUILTIN_ALARMS`]).
     pub rule: String,
     /// The report field or metric the alarm is about.
-    pub metric: String,
+    pub metric: &'static str,
     /// Warning or critical.
     pub severity: Severity,
     /// The observed value.
@@ -101,7 +101,7 @@ pub struct Assessment<'a> {
     /// baselines compare them.
     pub measured: std::collections::BTreeMap<&'static str, f64>,
     /// Ids of the rules and built-in checks that had what they need to run.
-    pub evaluated: Vec<String>,
+    pub evaluated: Vec<&'a str>,
     /// Report fields needed by some rule that the report does not give.
     pub missing_metrics: Vec<&'static str>,
     /// What to do, in order.
@@ -190,7 +190,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
             }
             continue;
         };
-        evaluated.push(rule.id.clone());
+        evaluated.push(rule.id.as_str());
         if let Some(alarm) = rule_alarm(rule, observed) {
             if alarm.severity == Severity::Critical {
                 critical_rules.push(rule.id.as_str());
@@ -203,10 +203,10 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         if evaluated.is_empty() {
             alarms.push(findings::not_measured(ladder));
         }
-        evaluated.insert(0, findings::NOT_MEASURED.to_owned());
+        evaluated.insert(0, findings::NOT_MEASURED);
     }
     if let (Some(today), Some(observed_at)) = (options.today, report.observed_at) {
-        evaluated.insert(0, findings::STALE_REPORT.to_owned());
+        evaluated.insert(0, findings::STALE_REPORT);
         let age = today - observed_at;
         if age > options.max_age_days {
             alarms.push(findings::stale_report(
@@ -233,7 +233,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     let next_stage = ladder.next(recommended_stage);
 
     if let Some(current) = current_stage {
-        evaluated.extend(["over-engineered".to_owned(), "under-scaled".to_owned()]);
+        evaluated.extend(["over-engineered", "under-scaled"]);
         if current.id > recommended_stage.id {
             alarms.push(findings::over_engineered(
                 current,
@@ -247,7 +247,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         }
     }
     if let Some(spend) = report.monthly_cost_usd {
-        evaluated.push("cost-above-range".to_owned());
+        evaluated.push("cost-above-range");
         #[allow(clippy::cast_precision_loss)]
         let max = recommended_stage.cost_usd_month.max as f64;
         if spend > max {
@@ -356,7 +356,7 @@ pub(crate) fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
     };
     Some(Alarm {
         rule: rule.id.clone(),
-        metric: rule.metric.name().to_owned(),
+        metric: rule.metric.name(),
         severity,
         observed,
         threshold,

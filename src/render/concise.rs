@@ -34,7 +34,7 @@ pub(super) fn lines(
                         out,
                         "{}:{}:1: {} {} {}",
                         line(&entry.file),
-                        entry.line_of(&alarm.metric).unwrap_or(1),
+                        entry.line_of(alarm.metric).unwrap_or(1),
                         alarm.severity,
                         alarm.rule,
                         line(&alarm.message)

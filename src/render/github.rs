@@ -66,7 +66,7 @@ pub(super) fn lines(
                         out,
                         level,
                         &entry.file,
-                        entry.line_of(&alarm.metric),
+                        entry.line_of(alarm.metric),
                         &format!("scalectl {} ({})", alarm.rule, alarm.severity),
                         &format!("{}. {}", alarm.message, alarm.remedy),
                     )?;
@@ -76,7 +76,7 @@ pub(super) fn lines(
                         out,
                         "notice",
                         &entry.file,
-                        entry.line_of(&s.alarm.metric),
+                        entry.line_of(s.alarm.metric),
                         &format!("scalectl {} (suppressed)", s.alarm.rule),
                         &format!("{}. Suppressed: {}", s.alarm.message, s.reason),
                     )?;

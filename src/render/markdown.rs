@@ -238,8 +238,8 @@ pub(crate) fn parts(result: &Result<Entry<'_>, FileError>, baseline: bool) -> Pa
                         "| {} | {} | {} | {} | {} |",
                         alarm.severity,
                         cell(&alarm.rule),
-                        cell(&format_value(&alarm.metric, alarm.observed)),
-                        cell(&format_value(&alarm.metric, alarm.threshold)),
+                        cell(&format_value(alarm.metric, alarm.observed)),
+                        cell(&format_value(alarm.metric, alarm.threshold)),
                         cell(&alarm.message)
                     );
                 }

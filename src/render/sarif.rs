@@ -250,7 +250,7 @@ pub(crate) fn results_piece(ladder: &Ladder, entry: &Entry<'_>) -> io::Result<Ve
         message: Text {
             text: format!("{}: {}", entry.name(), alarm.message),
         },
-        locations: vec![location(&entry.file, entry.line_of(&alarm.metric))],
+        locations: vec![location(&entry.file, entry.line_of(alarm.metric))],
         suppressions,
     };
     let a = &entry.assessment;

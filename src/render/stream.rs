@@ -255,7 +255,8 @@ pub struct Piece<'a> {
 
 /// What one report adds to a run.
 struct Tally {
-    file: String,
+    /// With a baseline, the report's file.
+    file: Option<String>,
     status: Severity,
     fails: bool,
     spend: Option<f64>,
@@ -312,7 +313,7 @@ impl<'a> Maker<'a> {
             Ok(entry) => {
                 let a = &entry.assessment;
                 Ok(Tally {
-                    file: entry.file.clone(),
+                    file: self.run.gone.is_some().then(|| entry.file.clone()),
                     status: a.status,
                     fails: a.alarms.iter().any(|alarm| self.run.fails(entry, alarm)),
                     spend: a.monthly_cost_usd,
@@ -382,9 +383,7 @@ impl<'a> Stream<'a> {
                 self.gate_failed |= tally.fails;
                 self.counts.add_status(Some(tally.status));
                 self.totals.add_cost(tally.spend, tally.recommended);
-                if self.run.gone.is_some() {
-                    self.files.push(tally.file);
-                }
+                self.files.extend(tally.file);
             }
             Err(error) => {
                 self.counts.add_status(None);

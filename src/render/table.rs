@@ -191,8 +191,8 @@ impl Table {
                 alarms.add_row(vec![
                     self.severity_cell(alarm.severity),
                     Cell::new(&alarm.rule),
-                    Cell::new(format_value(&alarm.metric, alarm.observed)),
-                    Cell::new(format_value(&alarm.metric, alarm.threshold)),
+                    Cell::new(format_value(alarm.metric, alarm.observed)),
+                    Cell::new(format_value(alarm.metric, alarm.threshold)),
                     Cell::new(&alarm.message),
                 ]);
             }
