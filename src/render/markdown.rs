@@ -68,21 +68,8 @@ pub(crate) fn plan(rows: &[(bool, usize)], sections: &[(bool, usize)], budget: u
     let passing = rows.iter().filter(|(ok, _)| *ok).count();
     let footer_room = 300;
     let mut used = 0;
-    let mut rows_left_out = 0;
-    let rows = rows
-        .iter()
-        .map(|&(ok, length)| {
-            if ok {
-                false
-            } else if used + length + 2 * footer_room <= budget {
-                used += length;
-                true
-            } else {
-                rows_left_out += 1;
-                false
-            }
-        })
-        .collect();
+    let (rows, rows_left_out) =
+        failing_that_fit(rows, &mut used, budget.saturating_sub(2 * footer_room));
     let mut notes = String::new();
     if passing > 0 {
         let _ = writeln!(
@@ -97,21 +84,8 @@ pub(crate) fn plan(rows: &[(bool, usize)], sections: &[(bool, usize)], budget: u
         );
     }
     used += notes.chars().count();
-    let mut left_out = 0;
-    let sections = sections
-        .iter()
-        .map(|&(ok, length)| {
-            if ok {
-                false
-            } else if used + length + footer_room <= budget {
-                used += length;
-                true
-            } else {
-                left_out += 1;
-                false
-            }
-        })
-        .collect();
+    let (sections, left_out) =
+        failing_that_fit(sections, &mut used, budget.saturating_sub(footer_room));
     let mut after = String::new();
     if left_out > 0 {
         let _ = writeln!(
@@ -125,6 +99,28 @@ pub(crate) fn plan(rows: &[(bool, usize)], sections: &[(bool, usize)], budget: u
         sections,
         after,
     }
+}
+
+/// Which of these items, each `(passing, length)`, are written: the
+/// failing ones, in order, while `used` stays within `limit`; and how many
+/// failing ones were left out.
+fn failing_that_fit(items: &[(bool, usize)], used: &mut usize, limit: usize) -> (Vec<bool>, usize) {
+    let mut left_out = 0;
+    let kept = items
+        .iter()
+        .map(|&(passing, length)| {
+            if passing {
+                false
+            } else if *used + length <= limit {
+                *used += length;
+                true
+            } else {
+                left_out += 1;
+                false
+            }
+        })
+        .collect();
+    (kept, left_out)
 }
 
 impl Plan {
