@@ -399,7 +399,7 @@ fn assess_into<'a>(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let keep = fleet.inputs.len() == 1;
-    let maker = stream.maker();
+    let maker = stream.maker()?;
     parallel::for_each_ordered(
         fleet.inputs,
         STREAM_WINDOW,

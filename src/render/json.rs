@@ -1,6 +1,7 @@
 //! The JSON report: a contract for scripts (`schema_version` 1).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use std::io::{self, Write};
 
@@ -8,7 +9,7 @@ use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
 use crate::engine::{Alarm, DeltaRange, Severity, Suppressed, WhatIf};
 use crate::error::Error;
-use crate::ladder::{CostRange, Stage};
+use crate::ladder::{CostRange, Ladder, Stage};
 use crate::parallel;
 
 /// The version of the JSON report format.
@@ -25,10 +26,10 @@ struct JsonReport<'a> {
     users: u64,
     monthly_cost_usd: Option<f64>,
     cost_delta_usd_month: Option<DeltaRange>,
-    stage: JsonStage<'a>,
-    current_stage: Option<JsonStage<'a>>,
-    recommended_stage: JsonStage<'a>,
-    next_stage: Option<JsonStage<'a>>,
+    stage: &'a RawValue,
+    current_stage: Option<&'a RawValue>,
+    recommended_stage: &'a RawValue,
+    next_stage: Option<&'a RawValue>,
     reason: &'a str,
     alarms: &'a [Alarm],
     suppressed: &'a [Suppressed],
@@ -93,19 +94,62 @@ impl<'a> JsonStage<'a> {
     }
 }
 
+/// Each stage of a ladder as a report shows it, serialized once for every
+/// report: pretty at its depth in the `reports` array, and compact.
+pub(crate) struct Stages {
+    pretty: Vec<(u32, Box<RawValue>)>,
+    compact: Vec<(u32, Box<RawValue>)>,
+}
+
+/// The depth of a report's stages in the JSON report.
+const STAGE_DEPTH: usize = 3;
+
+impl Stages {
+    /// The stages of `ladder`.
+    pub(crate) fn new(ladder: &Ladder) -> io::Result<Self> {
+        let raw = |bytes: Vec<u8>| {
+            String::from_utf8(bytes)
+                .map_err(io::Error::other)
+                .and_then(|text| RawValue::from_string(text).map_err(io::Error::from))
+        };
+        let mut stages = Self {
+            pretty: Vec::new(),
+            compact: Vec::new(),
+        };
+        for stage in ladder.stages() {
+            let json = JsonStage::new(stage);
+            stages
+                .pretty
+                .push((stage.id, raw(pretty(&json, STAGE_DEPTH)?)?));
+            stages
+                .compact
+                .push((stage.id, raw(serde_json::to_vec(&json)?)?));
+        }
+        Ok(stages)
+    }
+
+    fn of<'s>(all: &'s [(u32, Box<RawValue>)], stage: &Stage) -> &'s RawValue {
+        all.iter()
+            .find(|(id, _)| *id == stage.id)
+            .map(|(_, json)| &**json)
+            .unwrap_or_else(|| unreachable!("an assessment's stages are its ladder's"))
+    }
+}
+
 impl<'a> JsonReport<'a> {
-    fn new(entry: &'a Entry<'a>) -> Self {
+    fn new(entry: &'a Entry<'a>, stages: &'a [(u32, Box<RawValue>)]) -> Self {
         let a = &entry.assessment;
+        let stage = |stage| Stages::of(stages, stage);
         JsonReport {
             file: &entry.file,
             service: a.service.as_deref(),
             users: a.users,
             monthly_cost_usd: a.monthly_cost_usd,
             cost_delta_usd_month: a.cost_delta_usd_month,
-            stage: JsonStage::new(a.stage),
-            current_stage: a.current_stage.map(JsonStage::new),
-            recommended_stage: JsonStage::new(a.recommended_stage),
-            next_stage: a.next_stage.map(JsonStage::new),
+            stage: stage(a.stage),
+            current_stage: a.current_stage.map(stage),
+            recommended_stage: stage(a.recommended_stage),
+            next_stage: a.next_stage.map(stage),
             reason: &a.reason,
             alarms: &a.alarms,
             suppressed: &a.suppressed,
@@ -223,13 +267,13 @@ impl serde_json::ser::Formatter for Indented {
 }
 
 /// One report of the `reports` array, at its depth in the document.
-pub(crate) fn report(entry: &Entry<'_>) -> io::Result<Vec<u8>> {
-    pretty(&JsonReport::new(entry), 2)
+pub(crate) fn report(entry: &Entry<'_>, stages: &Stages) -> io::Result<Vec<u8>> {
+    pretty(&JsonReport::new(entry, &stages.pretty), 2)
 }
 
 /// The reports' JSON, in order, serialized on several threads for large batches.
-fn pretty_all(entries: &[&Entry<'_>]) -> io::Result<Vec<Vec<u8>>> {
-    parallel::map_ordered(entries, PARALLEL_FROM, |entry| report(entry))
+fn pretty_all(entries: &[&Entry<'_>], stages: &Stages) -> io::Result<Vec<Vec<u8>>> {
+    parallel::map_ordered(entries, PARALLEL_FROM, |entry| report(entry, stages))
         .into_iter()
         .collect()
 }
@@ -238,7 +282,7 @@ impl Renderer for Json {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         write_head(out, run.status_name(), run.root.as_deref())?;
         let entries: Vec<&Entry<'_>> = run.entries().collect();
-        write_reports(out, &entries, true)?;
+        write_reports(out, &entries, &Stages::new(run.ladder)?)?;
         let errors: Vec<&crate::error::FileError> = run.errors().collect();
         write_tail(
             out,
@@ -266,14 +310,10 @@ pub(crate) fn write_head(out: &mut dyn Write, status: &str, root: Option<&str>) 
 
 /// Reports of the `reports` array, serialized in batches, each on several
 /// threads; `first` when none was written before.
-pub(crate) fn write_reports(
-    out: &mut dyn Write,
-    entries: &[&Entry<'_>],
-    first: bool,
-) -> io::Result<()> {
+fn write_reports(out: &mut dyn Write, entries: &[&Entry<'_>], stages: &Stages) -> io::Result<()> {
     for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
-        for (i, report) in pretty_all(batch)?.iter().enumerate() {
-            let first = first && batch_index == 0 && i == 0;
+        for (i, report) in pretty_all(batch, stages)?.iter().enumerate() {
+            let first = batch_index == 0 && i == 0;
             out.write_all(if first { b"\n    " } else { b",\n    " })?;
             out.write_all(report)?;
         }
@@ -336,7 +376,7 @@ impl Renderer for JsonLines {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let results: Vec<&Result<Entry<'_>, crate::error::FileError>> =
             run.results.iter().collect();
-        write_lines(out, &results)?;
+        write_lines(out, &results, &Stages::new(run.ladder)?)?;
         write_summary(
             out,
             run.status_name(),
@@ -348,12 +388,13 @@ impl Renderer for JsonLines {
 }
 
 /// One line per report or error, serialized in batches on several threads.
-pub(crate) fn write_lines(
+fn write_lines(
     out: &mut dyn Write,
     results: &[&Result<Entry<'_>, crate::error::FileError>],
+    stages: &Stages,
 ) -> io::Result<()> {
     for batch in results.chunks(BATCH) {
-        let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| line(result));
+        let lines = parallel::map_ordered(batch, PARALLEL_FROM, |result| line(result, stages));
         for line in lines {
             out.write_all(&line?)?;
         }
@@ -362,11 +403,14 @@ pub(crate) fn write_lines(
 }
 
 /// The line of one report or failed input, with its newline.
-pub(crate) fn line(result: &Result<Entry<'_>, crate::error::FileError>) -> io::Result<Vec<u8>> {
+pub(crate) fn line(
+    result: &Result<Entry<'_>, crate::error::FileError>,
+    stages: &Stages,
+) -> io::Result<Vec<u8>> {
     let mut line = match result {
         Ok(entry) => serde_json::to_vec(&Line {
             kind: "report",
-            body: &JsonReport::new(entry),
+            body: &JsonReport::new(entry, &stages.compact),
         }),
         Err(error) => serde_json::to_vec(&Line {
             kind: "error",

@@ -268,6 +268,8 @@ struct Tally {
 pub struct Maker<'a> {
     format: Streamed,
     run: Run<'a>,
+    /// The ladder's stages as JSON, serialized once.
+    stages: json::Stages,
 }
 
 impl<'a> Maker<'a> {
@@ -280,10 +282,10 @@ impl<'a> Maker<'a> {
         match self.format {
             Streamed::Json => {
                 if let Ok(entry) = &result {
-                    text = json::report(entry)?;
+                    text = json::report(entry, &self.stages)?;
                 }
             }
-            Streamed::JsonLines => text = json::line(&result)?,
+            Streamed::JsonLines => text = json::line(&result, &self.stages)?,
             Streamed::Github => github::lines(one, &mut text)?,
             Streamed::Concise => concise::lines(one, &mut text)?,
             Streamed::Junit => text = junit::suite_piece(&self.run, &result)?,
@@ -355,11 +357,12 @@ impl<'a> Stream<'a> {
     }
 
     /// What makes this stream's pieces, on any thread.
-    pub fn maker(&self) -> Maker<'a> {
-        Maker {
+    pub fn maker(&self) -> io::Result<Maker<'a>> {
+        Ok(Maker {
             format: self.format,
             run: self.run.clone(),
-        }
+            stages: json::Stages::new(self.run.ladder)?,
+        })
     }
 
     /// Writes one result, in input order.
