@@ -267,8 +267,11 @@ impl serde_json::ser::Formatter for Indented {
 }
 
 /// One report of the `reports` array, at its depth in the document.
+/// One report of the `reports` array, after its comma (see [`super::write_items`]).
 pub(crate) fn report(entry: &Entry<'_>, stages: &Stages) -> io::Result<Vec<u8>> {
-    pretty(&JsonReport::new(entry, &stages.pretty), 2)
+    let mut out = b",\n    ".to_vec();
+    out.extend_from_slice(&pretty(&JsonReport::new(entry, &stages.pretty), 2)?);
+    Ok(out)
 }
 
 /// The reports' JSON, in order, serialized on several threads for large batches.
@@ -311,11 +314,10 @@ pub(crate) fn write_head(out: &mut dyn Write, status: &str, root: Option<&str>) 
 /// Reports of the `reports` array, serialized in batches, each on several
 /// threads; `first` when none was written before.
 fn write_reports(out: &mut dyn Write, entries: &[&Entry<'_>], stages: &Stages) -> io::Result<()> {
-    for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
-        for (i, report) in pretty_all(batch, stages)?.iter().enumerate() {
-            let first = batch_index == 0 && i == 0;
-            out.write_all(if first { b"\n    " } else { b",\n    " })?;
-            out.write_all(report)?;
+    let mut any = false;
+    for batch in entries.chunks(BATCH) {
+        for report in pretty_all(batch, stages)? {
+            super::write_items(out, &report, &mut any)?;
         }
     }
     Ok(())

@@ -156,6 +156,17 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Writes items of a JSON array, each rendered after its comma; `any` when
+/// items were written before, so the first one goes without its comma.
+pub(crate) fn write_items(out: &mut dyn Write, items: &[u8], any: &mut bool) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    out.write_all(if *any { items } else { &items[1..] })?;
+    *any = true;
+    Ok(())
+}
+
 /// How many results a run has, by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

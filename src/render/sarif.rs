@@ -145,7 +145,7 @@ impl Renderer for Sarif {
         let mut any = false;
         for entry in run.entries() {
             let piece = results_piece(run.ladder, entry)?;
-            write_results(out, &piece, &mut any)?;
+            super::write_items(out, &piece, &mut any)?;
         }
         write_end(out, any, &tail)
     }
@@ -273,17 +273,6 @@ pub(crate) fn results_piece(ladder: &Ladder, entry: &Entry<'_>) -> io::Result<Ve
         out.extend_from_slice(&json::pretty(&result, 4)?);
     }
     Ok(out)
-}
-
-/// Writes a report's results; `any` when results were written before, so
-/// the first one goes without its comma.
-pub(crate) fn write_results(out: &mut dyn Write, piece: &[u8], any: &mut bool) -> io::Result<()> {
-    if piece.is_empty() {
-        return Ok(());
-    }
-    out.write_all(if *any { piece } else { &piece[1..] })?;
-    *any = true;
-    Ok(())
 }
 
 /// Closes the `results` array (`any`: it holds results) and the log.

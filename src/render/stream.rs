@@ -16,9 +16,9 @@ use crate::gate::Outcome;
 /// Bytes held in memory before a [`Spill`] moves to a temporary file.
 const SPILL_AFTER: usize = 40 << 20;
 
-/// A buffer that holds up to [`SPILL_AFTER`] bytes in memory and the rest
-/// in an anonymous temporary file: the body of a JSON report, which can
-/// only be written after its head, whose `status` depends on every report.
+/// A buffer that holds up to a limit ([`SPILL_AFTER`] unless told) in
+/// memory and the rest in an anonymous temporary file: what a stream must
+/// hold back until its head, which depends on every report, is written.
 #[derive(Debug)]
 pub struct Spill {
     /// Chunks of [`CHUNK`] bytes: growing never copies what was written.
@@ -161,26 +161,58 @@ impl std::fmt::Write for Text<'_> {
     }
 }
 
-/// Markdown's rows and sections as a [`Stream`] keeps them: each one's
-/// `(passing, characters, bytes)`, and their text in spills.
+/// Markdown's rows and sections as a [`Stream`] keeps them. The sections
+/// of inputs that could not be read come first, so they wait apart.
 struct Sections {
-    rows: Vec<(bool, usize, usize)>,
-    errors: Spill,
-    error_lengths: Vec<(bool, usize, usize)>,
-    reports: Spill,
-    report_lengths: Vec<(bool, usize, usize)>,
+    rows: Kept,
+    errors: Kept,
+    reports: Kept,
 }
 
 impl Default for Sections {
     fn default() -> Self {
-        // With the rows in the body, three spills: a share of the limit each.
+        // Three spills: a share of the limit each.
         Self {
-            rows: Vec::new(),
-            errors: Spill::with_limit(SPILL_AFTER / 8),
-            error_lengths: Vec::new(),
-            reports: Spill::with_limit(SPILL_AFTER / 2),
-            report_lengths: Vec::new(),
+            rows: Kept::with_limit(SPILL_AFTER / 4),
+            errors: Kept::with_limit(SPILL_AFTER / 8),
+            reports: Kept::with_limit(SPILL_AFTER / 2),
         }
+    }
+}
+
+/// Pieces of text in a [`Spill`], with each one's `(passing, characters,
+/// bytes)`.
+struct Kept {
+    spill: Spill,
+    lengths: Vec<(bool, usize, usize)>,
+}
+
+impl Kept {
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            spill: Spill::with_limit(limit),
+            lengths: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, passing: bool, chars: usize, text: &[u8]) -> io::Result<()> {
+        self.spill.write_all(text)?;
+        self.lengths.push((passing, chars, text.len()));
+        Ok(())
+    }
+
+    /// Each piece's `(passing, characters)`.
+    fn chars(&self) -> Vec<(bool, usize)> {
+        self.lengths
+            .iter()
+            .map(|&(passing, chars, _)| (passing, chars))
+            .collect()
+    }
+
+    /// The pieces, in order.
+    fn pieces(self) -> io::Result<impl Iterator<Item = io::Result<Cow<'static, [u8]>>>> {
+        let bytes = self.lengths.into_iter().map(|(_, _, bytes)| bytes);
+        Ok(self.spill.pieces(bytes)?.map(|piece| piece.map(Cow::Owned)))
     }
 }
 
@@ -224,10 +256,9 @@ pub struct Stream<'a> {
     gate_failed: bool,
     /// JUnit's tests, failures and errors.
     junit: [usize; 3],
-    /// Whether SARIF results were written.
-    sarif_any: bool,
-    /// Markdown's rows (in the body), and its sections: those of the inputs
-    /// that could not be read come first, so they wait apart.
+    /// Whether items of the JSON or SARIF array were written.
+    any_item: bool,
+    /// Markdown's rows and sections.
     markdown: Sections,
     /// With a baseline: the files of the reports so far.
     files: Vec<String>,
@@ -348,7 +379,7 @@ impl<'a> Stream<'a> {
             counts: Counts::default(),
             gate_failed: false,
             junit: [0; 3],
-            sarif_any: false,
+            any_item: false,
             markdown: Sections::default(),
             files: Vec::new(),
             rows: Vec::new(),
@@ -378,7 +409,6 @@ impl<'a> Stream<'a> {
         for (sum, count) in self.junit.iter_mut().zip(junit) {
             *sum += count;
         }
-        let first_report = self.totals.reports == 0;
         let report = tally.is_ok();
         match tally {
             Ok(tally) => {
@@ -397,31 +427,21 @@ impl<'a> Stream<'a> {
             self.first = whole;
         }
         match self.format {
-            Streamed::Json if report => {
-                self.body
-                    .write_all(if first_report { b"\n    " } else { b",\n    " })?;
-                self.body.write_all(&text)
+            Streamed::Json | Streamed::Sarif => {
+                super::write_items(&mut self.body, &text, &mut self.any_item)
             }
-            Streamed::Json => Ok(()),
             Streamed::Junit => self.body.write_all(&text),
             Streamed::Markdown => {
                 let (cut, [row_chars, section_chars]) = markdown;
                 let (row, section) = text.split_at(cut);
-                self.body.write_all(row)?;
-                self.markdown.rows.push((passing, row_chars, row.len()));
-                let (spill, lengths) = if report {
-                    (
-                        &mut self.markdown.reports,
-                        &mut self.markdown.report_lengths,
-                    )
+                self.markdown.rows.push(passing, row_chars, row)?;
+                let sections = if report {
+                    &mut self.markdown.reports
                 } else {
-                    (&mut self.markdown.errors, &mut self.markdown.error_lengths)
+                    &mut self.markdown.errors
                 };
-                spill.write_all(section)?;
-                lengths.push((passing, section_chars, section.len()));
-                Ok(())
+                sections.push(passing, section_chars, section)
             }
-            Streamed::Sarif => sarif::write_results(&mut self.body, &text, &mut self.sarif_any),
             Streamed::JsonLines | Streamed::Github | Streamed::Concise => out.write_all(&text),
             Streamed::Table { .. } => {
                 self.rows
@@ -527,24 +547,14 @@ impl<'a> Stream<'a> {
                 let Sections {
                     rows,
                     errors,
-                    error_lengths,
                     reports,
-                    report_lengths,
                 } = self.markdown;
-                let chars = |lengths: &[(bool, usize, usize)]| -> Vec<(bool, usize)> {
-                    lengths.iter().map(|&(ok, chars, _)| (ok, chars)).collect()
-                };
-                let mut sections = chars(&error_lengths);
-                sections.extend(chars(&report_lengths));
-                let plan = markdown::plan(&chars(&rows), &sections, markdown::budget(&head));
+                let mut sections = errors.chars();
+                sections.extend(reports.chars());
+                let plan = markdown::plan(&rows.chars(), &sections, markdown::budget(&head));
                 out.write_all(head.as_bytes())?;
-                let bytes =
-                    |lengths: Vec<(bool, usize, usize)>| lengths.into_iter().map(|(_, _, b)| b);
-                let mut rows = self.body.pieces(bytes(rows))?.map(|p| p.map(Cow::Owned));
-                let mut sections = errors
-                    .pieces(bytes(error_lengths))?
-                    .chain(reports.pieces(bytes(report_lengths))?)
-                    .map(|p| p.map(Cow::Owned));
+                let mut rows = rows.pieces()?;
+                let mut sections = errors.pieces()?.chain(reports.pieces()?);
                 plan.write(out, &mut rows, &mut sections)?;
             }
             Streamed::Sarif => {
@@ -552,7 +562,7 @@ impl<'a> Stream<'a> {
                 let (head, tail) = sarif::frame(self.run.ladder, &errors)?;
                 out.write_all(&head)?;
                 self.body.copy_to(out)?;
-                sarif::write_end(out, self.sarif_any, &tail)?;
+                sarif::write_end(out, self.any_item, &tail)?;
             }
             Streamed::Junit => {
                 junit::write_head(out, self.junit)?;
