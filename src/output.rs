@@ -4,6 +4,11 @@
 //! its target replaced, not the link; a device, FIFO or socket is written
 //! to, never replaced; and a file that is one of the run's inputs is refused
 //! before anything is written.
+//!
+//! The new file is not flushed to disk before the rename (no `fsync`): what
+//! the rename guards against is a run that stops half-way, and every file
+//! scalectl writes is made again by running it again. Syncing cost a
+//! 10,000-report JSON run about a tenth of its time.
 
 use std::fs;
 use std::io::Write;
@@ -123,7 +128,6 @@ fn replace(
             .set_permissions(permissions)
             .map_err(|e| cannot_write(&e))?;
     }
-    file.as_file().sync_all().map_err(|e| cannot_write(&e))?;
     if overwrite {
         file.persist(target).map_err(|e| cannot_write(&e.error))?;
     } else {
