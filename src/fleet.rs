@@ -30,7 +30,9 @@ pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileEr
             walk(arg, &mut found, &mut errors);
             found.retain(|path| {
                 let relative = path.strip_prefix(arg).unwrap_or(path);
-                !(exclude.is_match(path) || exclude.is_match(relative) || not_a_report(path))
+                let excluded =
+                    !exclude.is_empty() && (exclude.is_match(path) || exclude.is_match(relative));
+                !excluded && !not_a_report(path)
             });
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(

@@ -174,15 +174,20 @@ const BATCH: usize = 1024;
 /// sits in the document instead of re-indented afterwards.
 pub(crate) fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
+    pretty_into(&mut out, value, levels)?;
+    Ok(out)
+}
+
+/// [`pretty`], appended to `out`.
+fn pretty_into(out: &mut Vec<u8>, value: &impl Serialize, levels: usize) -> io::Result<()> {
     let mut serializer = serde_json::Serializer::with_formatter(
-        &mut out,
+        out,
         Indented {
             depth: levels,
             has_value: false,
         },
     );
-    value.serialize(&mut serializer)?;
-    Ok(out)
+    Ok(value.serialize(&mut serializer)?)
 }
 
 /// serde_json's [`serde_json::ser::PrettyFormatter`] with two-space steps,
@@ -266,13 +271,17 @@ impl serde_json::ser::Formatter for Indented {
     }
 }
 
-/// One report of the `reports` array, at its depth in the document.
-/// One report of the `reports` array, after its comma (see [`super::write_items`]).
+/// One report of the `reports` array at its depth in the document, after
+/// its comma (see [`super::write_items`]).
 pub(crate) fn report(entry: &Entry<'_>, stages: &Stages) -> io::Result<Vec<u8>> {
-    let mut out = b",\n    ".to_vec();
-    out.extend_from_slice(&pretty(&JsonReport::new(entry, &stages.pretty), 2)?);
+    let mut out = Vec::with_capacity(REPORT_CAPACITY);
+    out.extend_from_slice(b",\n    ");
+    pretty_into(&mut out, &JsonReport::new(entry, &stages.pretty), 2)?;
     Ok(out)
 }
+
+/// Room for one report's pretty JSON: most take 4 to 6 KiB.
+const REPORT_CAPACITY: usize = 8 << 10;
 
 /// The reports' JSON, in order, serialized on several threads for large batches.
 fn pretty_all(entries: &[&Entry<'_>], stages: &Stages) -> io::Result<Vec<Vec<u8>>> {
