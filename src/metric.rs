@@ -113,7 +113,32 @@ impl Direction {
 }
 
 /// Formats a number without a needless fractional part: `70`, `72.5`.
+/// Rounds to two decimals, as `{:.2}` does.
 pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        if value == 0.0 && value.is_sign_negative() {
+            return "-0".to_owned();
+        }
+        // Exact: every whole number under 2^53 is an `i64`.
+        #[allow(clippy::cast_possible_truncation)]
+        return (value as i64).to_string();
+    }
+    if value.abs() < 1e12 {
+        // Under 10^12 a float is within 0.0001 of its shortest decimal, so
+        // when that has at most two decimals it is also the rounded one.
+        let shortest = value.to_string();
+        if shortest
+            .split_once('.')
+            .is_some_and(|(_, decimals)| decimals.len() <= 2)
+        {
+            return shortest;
+        }
+    }
+    exact_number(value)
+}
+
+/// [`format_number`] the slow way: the exact value rounded to two decimals.
+fn exact_number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
     } else {
@@ -138,6 +163,62 @@ pub fn format_count(value: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_format_as_the_exact_rounding_does() {
+        for value in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            70.0,
+            72.5,
+            0.005,
+            0.015,
+            0.125,
+            1.005,
+            2.675,
+            99.995,
+            0.1,
+            0.2,
+            0.30000000000000004,
+            1e-9,
+            -1e-9,
+            999_999_999_999.99,
+            1e12,
+            1e15,
+            1e16,
+            1e23,
+            123_456.789,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            assert_eq!(format_number(value), exact_number(value), "{value:?}");
+        }
+        assert_eq!(format_number(72.5), "72.5");
+        assert_eq!(format_number(2.675), "2.67");
+        assert_eq!(format_number(-0.0), "-0");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_number_formats_as_the_exact_rounding_does(value: f64) {
+            proptest::prop_assert_eq!(format_number(value), exact_number(value));
+        }
+
+        #[test]
+        fn report_like_numbers_format_as_the_exact_rounding_does(
+            hundredths in -10_000_000_000_000i64..10_000_000_000_000,
+            scale in 0u32..6,
+        ) {
+            // Values as reports and ratios give them: few decimals, any size.
+            let value = hundredths as f64 / 10f64.powi(scale as i32);
+            proptest::prop_assert_eq!(format_number(value), exact_number(value));
+        }
+    }
 
     #[test]
     fn names_round_trip() {
