@@ -334,16 +334,31 @@ fn directory() -> String {
     "is a directory, not a file".into()
 }
 
-/// Reads at most one byte more than the size limit; `expected` (the file's
-/// size, when known) sizes the buffer so that a file is read in one call.
+/// Reads at most one byte more than the size limit; `expected` (a regular
+/// file's size, or 0 when unknown) sizes the buffer so that a file is read
+/// in one call.
 fn read_bounded(reader: impl Read, expected: usize) -> Result<Vec<u8>, String> {
     let limit = usize::try_from(MAX_INPUT_BYTES).unwrap_or(usize::MAX);
+    let reason = |e: std::io::Error| format!("cannot read: {}", io_reason(&e));
+    let mut reader = reader.take(MAX_INPUT_BYTES + 1);
     let mut bytes = Vec::with_capacity(expected.min(limit) + 1);
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    if (1..=limit).contains(&expected) {
+        // Asked for one byte more than its size, a regular file that gives
+        // exactly its size has ended: no second read to find that out.
+        bytes.resize(expected + 1, 0);
+        let read = loop {
+            match reader.read(&mut bytes) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                read => break read.map_err(reason)?,
+            }
+        };
+        bytes.truncate(read);
+        if read == expected {
+            return Ok(bytes);
+        }
+    }
+    reader.read_to_end(&mut bytes).map_err(reason)?;
+    if bytes.len() > limit {
         return Err(too_large());
     }
     Ok(bytes)
@@ -517,6 +532,21 @@ mod tests {
             "m:1:4: is a binary file, not text"
         );
         assert_eq!(message(b"users: \x00"), "m: is a binary file, not text");
+    }
+
+    #[test]
+    fn reads_everything_whatever_size_was_expected() {
+        let text = b"users: 1200\napi_p95_ms: 180\n";
+        for expected in [0, 1, text.len() - 1, text.len(), text.len() + 1, 4096] {
+            let read = read_bounded(std::io::Cursor::new(text), expected).unwrap();
+            assert_eq!(read, text, "expected {expected}");
+        }
+        // A reader that gives less than the size at first is read to its end.
+        let slow = std::io::Cursor::new(text).chain(std::io::Cursor::new(b"cache: 1\n"));
+        assert_eq!(
+            read_bounded(slow, text.len() + 9).unwrap(),
+            [&text[..], b"cache: 1\n"].concat()
+        );
     }
 
     #[test]
