@@ -329,33 +329,58 @@ pub(crate) fn plain_grid(
     header: &[&str],
     rows: &[String],
 ) -> std::fmt::Result {
-    use unicode_width::UnicodeWidthStr as _;
-    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row.split(CELL)) {
-            *width = (*width).max(cell.width());
+        for (width_so_far, cell) in widths.iter_mut().zip(row.split(CELL)) {
+            *width_so_far = (*width_so_far).max(width(cell));
         }
     }
-    let rule = |out: &mut dyn std::fmt::Write, left: &str, fill: &str, join: &str, right: &str| {
-        let parts: Vec<String> = widths.iter().map(|w| fill.repeat(w + 2)).collect();
-        writeln!(out, "{left}{}{right}", parts.join(join))
+    let mut line = String::new();
+    let rule = |line: &mut String, [left, fill, join, right]: [char; 4]| {
+        line.push(left);
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                line.push(join);
+            }
+            line.extend(std::iter::repeat_n(fill, w + 2));
+        }
+        line.push(right);
+        line.push('\n');
     };
-    let row_line = |out: &mut dyn std::fmt::Write, cells: &[&str]| {
-        let parts: Vec<String> = widths
-            .iter()
-            .zip(cells)
-            .map(|(w, cell)| format!(" {cell}{} ", " ".repeat(w - cell.width())))
-            .collect();
-        writeln!(out, "│{}│", parts.join("┆"))
+    let row_line = |line: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        line.push('│');
+        for (i, (w, cell)) in widths.iter().zip(cells).enumerate() {
+            if i > 0 {
+                line.push('┆');
+            }
+            line.push(' ');
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', w - width(cell) + 1));
+        }
+        line.push_str("│\n");
     };
-    rule(out, "┌", "─", "┬", "┐")?;
-    row_line(out, header)?;
-    rule(out, "╞", "═", "╪", "╡")?;
+    rule(&mut line, ['┌', '─', '┬', '┐']);
+    row_line(&mut line, &mut header.iter().copied());
+    rule(&mut line, ['╞', '═', '╪', '╡']);
+    out.write_str(&line)?;
     for row in rows {
-        let cells: Vec<&str> = row.split(CELL).collect();
-        row_line(out, &cells)?;
+        line.clear();
+        row_line(&mut line, &mut row.split(CELL));
+        out.write_str(&line)?;
     }
-    rule(out, "└", "─", "┴", "┘")
+    line.clear();
+    rule(&mut line, ['└', '─', '┴', '┘']);
+    out.write_str(&line)
+}
+
+/// The columns a cell takes on a terminal.
+fn width(cell: &str) -> usize {
+    use unicode_width::UnicodeWidthStr as _;
+    if cell.is_ascii() {
+        cell.len()
+    } else {
+        cell.width()
+    }
 }
 
 fn stage_name(stage: &Stage) -> String {
