@@ -11,12 +11,113 @@
 //! 10,000-report JSON run about a tenth of its time.
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::escape::path_name;
 use crate::source::io_reason;
+
+/// What a renderer writes to. A regular file can also leave room for a part
+/// known only at the end, such as a head that sums up what follows it.
+pub trait Output: Write {
+    /// Leaves the next `len` bytes for [`Output::fill_room`]: false when this
+    /// output cannot, as a pipe cannot.
+    fn leave_room(&mut self, len: u64) -> io::Result<bool> {
+        let _ = len;
+        Ok(false)
+    }
+
+    /// Writes `part` into the room [`Output::leave_room`] left, moving what
+    /// was written after it when `part` is longer or shorter than the room.
+    fn fill_room(&mut self, part: &[u8]) -> io::Result<()> {
+        let _ = part;
+        Err(io::Error::other("no room was left"))
+    }
+}
+
+impl<W: Write> Output for io::BufWriter<W> {}
+impl Output for Vec<u8> {}
+impl Output for io::Sink {}
+
+/// A regular file written through a buffer, from its start.
+struct FileOutput<'f> {
+    buffered: io::BufWriter<&'f mut fs::File>,
+    /// The room left by [`Output::leave_room`]: where it starts, and its length.
+    room: Option<(u64, u64)>,
+}
+
+impl Write for FileOutput<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffered.write(bytes)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buffered.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.buffered.flush()
+    }
+}
+
+impl Output for FileOutput<'_> {
+    fn leave_room(&mut self, len: u64) -> io::Result<bool> {
+        if self.room.is_some() {
+            return Ok(false);
+        }
+        self.buffered.flush()?;
+        let file = self.buffered.get_mut();
+        let at = file.stream_position()?;
+        file.seek(SeekFrom::Start(at + len))?;
+        self.room = Some((at, len));
+        Ok(true)
+    }
+
+    fn fill_room(&mut self, part: &[u8]) -> io::Result<()> {
+        let Some((at, len)) = self.room.take() else {
+            return Err(io::Error::other("no room was left"));
+        };
+        self.buffered.flush()?;
+        let file = self.buffered.get_mut();
+        let mut end = file.stream_position()?;
+        let fits = part.len() as u64;
+        if fits != len {
+            move_bytes(file, at + len..end, at + fits)?;
+            end = end - len + fits;
+            file.set_len(end)?;
+        }
+        file.seek(SeekFrom::Start(at))?;
+        file.write_all(part)?;
+        file.seek(SeekFrom::Start(end))?;
+        Ok(())
+    }
+}
+
+/// Moves the bytes of `file` in `from` to start at `to`, a MiB at a time,
+/// in the order that never overwrites bytes still to be moved.
+fn move_bytes(file: &mut fs::File, from: std::ops::Range<u64>, to: u64) -> io::Result<()> {
+    const STEP: u64 = 1 << 20;
+    let mut buffer = Vec::new();
+    let total = from.end - from.start;
+    let mut done = 0;
+    while done < total {
+        let step = STEP.min(total - done);
+        // Forwards when moving down, backwards when moving up.
+        let offset = if to < from.start {
+            done
+        } else {
+            total - done - step
+        };
+        buffer.resize(usize::try_from(step).unwrap_or(usize::MAX), 0);
+        file.seek(SeekFrom::Start(from.start + offset))?;
+        file.read_exact(&mut buffer)?;
+        file.seek(SeekFrom::Start(to + offset))?;
+        file.write_all(&buffer)?;
+        done += step;
+    }
+    Ok(())
+}
 
 /// Writes `text` to `path`. Without `overwrite`, an existing file is an
 /// error and is left untouched.
@@ -30,7 +131,7 @@ pub fn write_output(
     path: &Path,
     overwrite: bool,
     inputs: &[&Path],
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Output) -> std::io::Result<()>,
 ) -> Result<(), Error> {
     let fail = |message: String| Error::Output {
         path: path_name(path),
@@ -96,7 +197,7 @@ fn replace(
     target: &Path,
     permissions: Option<fs::Permissions>,
     overwrite: bool,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Output) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -118,9 +219,15 @@ fn replace(
     })?;
     let cannot_write = |e: &std::io::Error| format!("cannot write: {}", io_reason(e));
     {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
-        write(&mut buffered)
-            .and_then(|()| buffered.flush())
+        let mut out = FileOutput {
+            buffered: io::BufWriter::with_capacity(1 << 20, file.as_file_mut()),
+            room: None,
+        };
+        write(&mut out)
+            .and_then(|()| match out.room {
+                Some(_) => Err(io::Error::other("the room left was never filled")),
+                None => out.flush(),
+            })
             .map_err(|e| cannot_write(&e))?;
     }
     if let Some(permissions) = permissions {
@@ -174,6 +281,41 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "three\n");
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_reserved_room_is_filled_whatever_the_length_of_what_fills_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // More than one step of the move, and not a whole number of steps.
+        let body: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+        for (room, part) in [(5, "12345"), (8, "abc"), (3, "abcdefgh"), (0, "x"), (4, "")] {
+            let path = dir.path().join(format!("{room}-{}", part.len()));
+            write_output(&path, true, &[], |out| {
+                out.write_all(b"<")?;
+                assert!(out.leave_room(room)?);
+                assert!(!out.leave_room(1)?, "one room at a time");
+                out.write_all(&body)?;
+                out.fill_room(part.as_bytes())?;
+                out.write_all(b">")
+            })
+            .unwrap();
+            let written = fs::read(&path).unwrap();
+            assert!(
+                written == [b"<", part.as_bytes(), &body, b">"].concat(),
+                "room {room}, part {part:?}"
+            );
+        }
+        // A room never filled fails the write, and leaves nothing behind.
+        let path = dir.path().join("unfilled");
+        let error = write_output(&path, true, &[], |out| {
+            out.leave_room(3)?;
+            out.write_all(b"body")
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("never filled"), "{error}");
+        assert!(!path.exists());
+        // Memory and pipes leave no room.
+        assert!(!Output::leave_room(&mut Vec::new(), 1).unwrap());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::ladder::Ladder;
 use crate::load::LoadModel;
 use crate::metric::Metric;
 use crate::metrics::{RawReport, Report};
+use crate::output::Output;
 use crate::render::{Entry, Run, Stream, Streamed};
 use crate::source::{Format, Source};
 use crate::{fleet, parallel};
@@ -356,7 +357,7 @@ fn stream_fleet<'a>(
                 total,
             });
         }
-        let finish = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let finish = |out: &mut dyn Output| -> std::io::Result<()> {
             outcome = stream.finish(out)?;
             Ok(())
         };
@@ -366,7 +367,7 @@ fn stream_fleet<'a>(
         }
         return Ok(outcome);
     }
-    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+    let write = |out: &mut dyn Output| -> std::io::Result<()> {
         // A reader that stops early (`| head`) must not stop the gate:
         // the rest is assessed, and discarded.
         let mut out = UntilClosed { out, closed: false };
@@ -396,7 +397,7 @@ fn stream_fleet<'a>(
 fn assess_into<'a>(
     stream: &mut Stream<'a>,
     fleet: &Fleet<'_, 'a>,
-    out: &mut dyn std::io::Write,
+    out: &mut dyn Output,
 ) -> std::io::Result<()> {
     let keep = fleet.inputs.len() == 1;
     let maker = stream.maker()?;
@@ -426,8 +427,18 @@ fn assess_into<'a>(
 
 /// A writer that discards everything once its reader has gone away.
 struct UntilClosed<'w> {
-    out: &'w mut dyn std::io::Write,
+    out: &'w mut dyn Output,
     closed: bool,
+}
+
+impl Output for UntilClosed<'_> {
+    fn leave_room(&mut self, len: u64) -> std::io::Result<bool> {
+        self.out.leave_room(len)
+    }
+
+    fn fill_room(&mut self, part: &[u8]) -> std::io::Result<()> {
+        self.out.fill_room(part)
+    }
 }
 
 impl std::io::Write for UntilClosed<'_> {
@@ -458,7 +469,6 @@ impl std::io::Write for UntilClosed<'_> {
     }
 }
 
-/// Assesses every input, in parallel for fleets, keeping the input order.
 /// The load models fitted to a history, one per metric that follows users.
 fn load_models(path: &Path, ladder: &Ladder) -> Result<[Option<LoadModel>; 5], Error> {
     let history = crate::history::load(path, ladder, false)?;

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::{Error, FileError};
 use crate::gate::Outcome;
 use crate::ladder::{DEFAULT_STAGES, Ladder};
-use crate::output::{write_atomic, write_output};
+use crate::output::{Output, write_atomic, write_output};
 use crate::render::{
     self, Concise, Github, Json, JsonLines, Junit, Markdown, Renderer, Run, Sarif, Table,
 };
@@ -66,7 +66,7 @@ impl Streams<'_> {
 
     pub(crate) fn write_with(
         &mut self,
-        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+        write: impl FnOnce(&mut dyn Output) -> std::io::Result<()>,
     ) -> Result<(), Error> {
         // Large outputs are written in few system calls.
         let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut *self.out);

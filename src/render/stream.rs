@@ -12,6 +12,7 @@ use super::{
 use crate::engine::Severity;
 use crate::error::FileError;
 use crate::gate::Outcome;
+use crate::output::Output;
 
 /// Bytes held in memory before a [`Spill`] moves to a temporary file.
 const SPILL_AFTER: usize = 40 << 20;
@@ -37,6 +38,25 @@ impl Default for Spill {
 
 /// The size of one chunk of a [`Spill`] in memory.
 const CHUNK: usize = 1 << 20;
+
+/// The JSON reports held before the head is guessed, and the rest written
+/// straight to a file after room for that head (see [`Direct`]).
+const GUESS_AFTER: usize = 1 << 20;
+
+/// Whether a JSON stream writes its reports straight to its output, after
+/// room left for its head; the head is known only at the end, from the
+/// status of every report. Its length depends on the status alone, guessed
+/// from the reports so far: when the guess is wrong, the file moves what
+/// follows the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direct {
+    /// Not tried yet: the reports wait in the body.
+    Undecided,
+    /// The output leaves no room (it is not a regular file).
+    No,
+    /// The reports go straight to the output.
+    Yes,
+}
 
 impl Write for Spill {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -258,6 +278,8 @@ pub struct Stream<'a> {
     junit: [usize; 3],
     /// Whether items of the JSON or SARIF array were written.
     any_item: bool,
+    /// Whether JSON reports go straight to the output.
+    direct: Direct,
     /// Markdown's rows and sections.
     markdown: Sections,
     /// With a baseline: the files of the reports so far.
@@ -380,6 +402,7 @@ impl<'a> Stream<'a> {
             gate_failed: false,
             junit: [0; 3],
             any_item: false,
+            direct: Direct::Undecided,
             markdown: Sections::default(),
             files: Vec::new(),
             rows: Vec::new(),
@@ -397,7 +420,7 @@ impl<'a> Stream<'a> {
     }
 
     /// Writes one result, in input order.
-    pub fn add(&mut self, piece: Piece<'a>, out: &mut dyn Write) -> io::Result<()> {
+    pub fn add(&mut self, piece: Piece<'a>, out: &mut dyn Output) -> io::Result<()> {
         let Piece {
             text,
             tally,
@@ -427,9 +450,17 @@ impl<'a> Stream<'a> {
             self.first = whole;
         }
         match self.format {
-            Streamed::Json | Streamed::Sarif => {
-                super::write_items(&mut self.body, &text, &mut self.any_item)
+            Streamed::Json if self.direct == Direct::Yes => {
+                super::write_items(out, &text, &mut self.any_item)
             }
+            Streamed::Json => {
+                super::write_items(&mut self.body, &text, &mut self.any_item)?;
+                if self.direct == Direct::Undecided && self.body.held >= GUESS_AFTER {
+                    self.go_direct(out)?;
+                }
+                Ok(())
+            }
+            Streamed::Sarif => super::write_items(&mut self.body, &text, &mut self.any_item),
             Streamed::Junit => self.body.write_all(&text),
             Streamed::Markdown => {
                 let (cut, [row_chars, section_chars]) = markdown;
@@ -449,6 +480,34 @@ impl<'a> Stream<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// The status of the results so far, as the JSON head names it.
+    fn status(&self) -> &'static str {
+        if self.errors.is_empty() {
+            self.worst.name()
+        } else {
+            "error"
+        }
+    }
+
+    /// The JSON head, for the run's status so far.
+    fn json_head(&self) -> io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        json::write_head(&mut head, self.status(), self.run.root.as_deref())?;
+        Ok(head)
+    }
+
+    /// Leaves room in `out` for the JSON head, as long as the reports so far
+    /// make it, and writes the reports held so far after it.
+    fn go_direct(&mut self, out: &mut dyn Output) -> io::Result<()> {
+        let room = self.json_head()?.len() as u64;
+        if !out.leave_room(room)? {
+            self.direct = Direct::No;
+            return Ok(());
+        }
+        self.direct = Direct::Yes;
+        std::mem::take(&mut self.body).copy_to(out)
     }
 
     /// With a baseline, the files of the reports so far.
@@ -513,19 +572,21 @@ impl<'a> Stream<'a> {
     }
 
     /// Writes the end of the output, and returns the gate's outcome.
-    pub fn finish(self, out: &mut dyn Write) -> io::Result<Outcome> {
-        let status = if self.errors.is_empty() {
-            self.worst.name()
-        } else {
-            "error"
-        };
+    pub fn finish(self, out: &mut dyn Output) -> io::Result<Outcome> {
+        let status = self.status();
         match self.format {
             Streamed::Json => {
-                json::write_head(out, status, self.run.root.as_deref())?;
+                let head = self.json_head()?;
+                if self.direct != Direct::Yes {
+                    out.write_all(&head)?;
+                }
                 let any = self.totals.reports > 0;
                 self.body.copy_to(out)?;
                 let errors: Vec<&FileError> = self.errors.iter().collect();
                 json::write_tail(out, any, &errors, &self.totals, self.run.gone.as_deref())?;
+                if self.direct == Direct::Yes {
+                    out.fill_room(&head)?;
+                }
             }
             Streamed::JsonLines => {
                 json::write_summary(

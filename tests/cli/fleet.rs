@@ -644,6 +644,67 @@ fn a_streamed_fleet_is_what_the_whole_run_writes() {
     }
 }
 
+/// JSON written to a file goes straight to it, after room for its head
+/// (whose status is known only at the end): whether the status guessed from
+/// the first reports is right or wrong, the file is the whole run's.
+#[test]
+fn json_written_to_a_file_is_the_whole_run_s_whatever_the_status_turns_out_to_be() {
+    let dir = generated_fleet(1_500);
+    let fleet = dir.path().to_str().unwrap();
+    let healthy = tempfile::tempdir().unwrap();
+    for i in 0..1_500 {
+        fs::write(
+            healthy.path().join(format!("svc-{i:04}.yaml")),
+            format!("service: svc-{i}\nusers: {}\ndb_cpu_pct: 20\n", 100 + i),
+        )
+        .unwrap();
+    }
+    let healthy = healthy.path().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for (case, inputs) in [
+        // An error first: the guess ("error") holds.
+        ("broken first", vec![fleet]),
+        // Healthy, then critical: the head grows ("ok" to "critical").
+        (
+            "critical last",
+            vec![healthy, "examples/trigger-db-cpu.yaml"],
+        ),
+        // Healthy, then an error: the head grows ("ok" to "error").
+        ("error last", vec![healthy, "tests/fleet"]),
+        // Critical, then an error: the head shrinks ("critical" to "error").
+        (
+            "critical then error",
+            vec!["examples/trigger-db-cpu.yaml", healthy, "tests/fleet"],
+        ),
+        // Critical, then only healthy: the guess holds.
+        (
+            "critical first",
+            vec!["examples/trigger-db-cpu.yaml", healthy],
+        ),
+        // Healthy throughout: the guess holds.
+        ("healthy", vec![healthy]),
+    ] {
+        let streamed_path = out.path().join("streamed.json");
+        let whole_path = out.path().join("whole.json");
+        let mut streamed = vec!["assess", "--format", "json", "--output"];
+        streamed.push(streamed_path.to_str().unwrap());
+        streamed.extend(&inputs);
+        let whole_spec = format!("json:{}", whole_path.display());
+        let mut whole = vec!["assess", "--output-format", &whole_spec];
+        whole.extend(&inputs);
+        let (streamed, whole) = (run(&streamed), run(&whole));
+        assert_eq!(streamed.status.code(), whole.status.code(), "{case}");
+        let (streamed, whole) = (
+            fs::read(&streamed_path).unwrap(),
+            fs::read(&whole_path).unwrap(),
+        );
+        assert!(streamed.len() > 2 << 20, "{case}: {} bytes", streamed.len());
+        assert!(streamed == whole, "{case}: the files differ");
+        let parsed: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        assert!(parsed["status"].is_string(), "{case}");
+    }
+}
+
 /// `n` reports in seven team directories; every 997th one is broken.
 fn generated_fleet(n: u32) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
