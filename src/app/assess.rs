@@ -74,6 +74,7 @@ pub(super) fn assess_command(
             .map(|rule| (rule.clone(), "ignored with --ignore".to_owned()))
             .chain(config.ignore.iter().cloned())
             .collect(),
+        advice: true,
     };
     if args.database.given() && args.connection.prometheus.is_some() {
         return Err(Error::Usage(
@@ -133,11 +134,17 @@ pub(super) fn assess_command(
             to_file || (!color && !streams.width.1)
         };
         if let Some(format) = streamed_format(args, config, plain) {
+            // What the format does not show is not worked out.
+            let options = Options {
+                advice: format.shows_advice(inputs.len()),
+                ..options
+            };
             let fleet = Fleet {
                 inputs,
                 ladder: &ladder,
                 what_if: what_if.as_ref(),
                 options: &options,
+                lines: format.shows_lines(),
                 config,
                 cwd: &cwd,
                 baseline: baseline.as_ref(),
@@ -305,6 +312,8 @@ struct Fleet<'f, 'a> {
     ladder: &'a Ladder,
     what_if: Option<&'f WhatIfSpec>,
     options: &'f Options,
+    /// Whether to find the line of each field (see [`Entry::lines`]).
+    lines: bool,
     config: &'f Config,
     cwd: &'f Path,
     baseline: Option<&'f Baseline>,
@@ -315,8 +324,9 @@ struct Fleet<'f, 'a> {
 const STREAM_WINDOW: usize = 1024;
 
 /// Assesses a fleet, writing each result as soon as those before it are
-/// written (JSON's head, whose status depends on every report, goes first all the
-/// same: the reports wait in a [`crate::render::Spill`]).
+/// written. A head that depends on every report (JSON's status, JUnit's
+/// counts) goes first all the same: the reports wait in a
+/// [`crate::render::Spill`], or go to the file after room left for the head.
 fn stream_fleet<'a>(
     format: Streamed,
     mut run: Run<'a>,
@@ -496,7 +506,7 @@ fn assess_all<'a>(
     cwd: &Path,
 ) -> Vec<Result<Entry<'a>, FileError>> {
     parallel::map_ordered(inputs, PARALLEL_FROM, |input| {
-        assess_one(input, ladder, what_if.as_ref(), options, config, cwd)
+        assess_one(input, ladder, what_if.as_ref(), options, true, config, cwd)
     })
 }
 
@@ -510,6 +520,7 @@ fn assess_input<'a>(
         fleet.ladder,
         fleet.what_if,
         fleet.options,
+        fleet.lines,
         fleet.config,
         fleet.cwd,
     )
@@ -520,17 +531,18 @@ fn assess_one<'a>(
     ladder: &'a Ladder,
     what_if: Option<&WhatIfSpec>,
     options: &Options,
+    lines: bool,
     config: &Config,
     cwd: &Path,
 ) -> Result<Entry<'a>, FileError> {
     let file = input.as_ref().map_err(Clone::clone)?;
     let extra = config.ignores_for(cwd, file);
     if extra.is_empty() {
-        assess_file(file, ladder, what_if, options)
+        assess_file(file, ladder, what_if, options, lines)
     } else {
         let mut options = options.clone();
         options.ignore.extend(extra);
-        assess_file(file, ladder, what_if, &options)
+        assess_file(file, ladder, what_if, &options, lines)
     }
 }
 
@@ -539,10 +551,15 @@ fn assess_file<'a>(
     ladder: &'a Ladder,
     what_if_spec: Option<&WhatIfSpec>,
     options: &Options,
+    lines: bool,
 ) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
-    let lines = source.key_lines(&RawReport::FIELDS);
+    let lines = if lines {
+        source.key_lines(&RawReport::FIELDS)
+    } else {
+        Vec::new()
+    };
     let (report, what_if) = match what_if_spec {
         Some((users, models)) => {
             let (scaled, answer) = what_if(&report, *users, ladder, models);

@@ -150,6 +150,9 @@ pub struct Options {
     pub select: Vec<String>,
     /// Rules and findings suppressed for every report, with the reason shown.
     pub ignore: Vec<(String, String)>,
+    /// Whether to write the reason and the next steps; without them both
+    /// stay empty (a fleet's table shows neither).
+    pub advice: bool,
 }
 
 impl Default for Options {
@@ -159,6 +162,7 @@ impl Default for Options {
             max_age_days: DEFAULT_MAX_AGE_DAYS,
             select: Vec::new(),
             ignore: Vec::new(),
+            advice: true,
         }
     }
 }
@@ -314,8 +318,10 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         next_steps: Vec::new(),
         status,
     };
-    assessment.reason = advice::reason(&assessment);
-    assessment.next_steps = advice::next_steps(&assessment, report, ladder);
+    if options.advice {
+        assessment.reason = advice::reason(&assessment);
+        assessment.next_steps = advice::next_steps(&assessment, report, ladder);
+    }
     assessment
 }
 

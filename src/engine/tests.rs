@@ -478,6 +478,26 @@ fn a_report_that_measures_nothing_is_unknown_not_ok() {
 }
 
 #[test]
+fn without_advice_only_the_reason_and_the_next_steps_are_left_out() {
+    let ladder = ladder();
+    let r = report("users: 60000\ndb_cpu_pct: 95\napi_p95_ms: 900\n");
+    let full = assess(&r, &ladder);
+    assert!(!full.reason.is_empty() && !full.next_steps.is_empty());
+    let options = Options {
+        advice: false,
+        ..Options::default()
+    };
+    let bare = assess_with(&r, &ladder, &options);
+    assert!(bare.reason.is_empty() && bare.next_steps.is_empty());
+    let with_advice_removed = Assessment {
+        reason: String::new(),
+        next_steps: Vec::new(),
+        ..full
+    };
+    assert_eq!(bare, with_advice_removed);
+}
+
+#[test]
 fn a_report_older_than_the_limit_is_stale() {
     let ladder = ladder();
     let old = report("users: 5000\napi_p95_ms: 50\nobserved_at: \"2019-03-01\"\n");

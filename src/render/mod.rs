@@ -40,7 +40,8 @@ pub struct Entry<'a> {
     pub file: String,
     /// The assessment of its report.
     pub assessment: Assessment<'a>,
-    /// The line of each report field present in the file.
+    /// The line of each report field present in the file; left empty for
+    /// a format that shows no lines.
     pub lines: Vec<(&'static str, usize)>,
     /// How it compares with the baseline, when one was given.
     pub change: Option<ReportChange>,

@@ -263,6 +263,19 @@ pub enum Streamed {
     },
 }
 
+impl Streamed {
+    /// Whether the format points at the line of a report's field.
+    pub fn shows_lines(self) -> bool {
+        matches!(self, Self::Github | Self::Concise | Self::Sarif)
+    }
+
+    /// Whether the format shows the reason and the next steps, for a run
+    /// of `reports` results: the table shows them only for one report.
+    pub fn shows_advice(self, reports: usize) -> bool {
+        !matches!(self, Self::Table { .. }) || reports == 1
+    }
+}
+
 /// A run being written: its settings, and what the reports so far add up to.
 pub struct Stream<'a> {
     format: Streamed,
