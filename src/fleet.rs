@@ -28,12 +28,16 @@ pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileEr
             let mut found = Vec::new();
             let mut errors = Vec::new();
             walk(arg, &mut found, &mut errors);
-            found.retain(|path| {
+            // Telling a JSON report from other JSON opens the file: on
+            // every core, for a fleet of JSON files.
+            let keep = crate::parallel::map_ordered(&found, 64, |path| {
                 let relative = path.strip_prefix(arg).unwrap_or(path);
                 let excluded =
                     !exclude.is_empty() && (exclude.is_match(path) || exclude.is_match(relative));
                 !excluded && !not_a_report(path)
             });
+            let mut keep = keep.into_iter();
+            found.retain(|_| keep.next().unwrap_or(false));
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(
                     path_name(arg),
