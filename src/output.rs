@@ -143,7 +143,10 @@ pub fn write_output(
             if !overwrite {
                 return Err(fail("already exists; use --force to overwrite it".into()));
             }
-            if let Some(input) = inputs.iter().find(|input| same_file(&metadata, input)) {
+            // One look at each input, on every core for a fleet.
+            let same =
+                crate::parallel::map_ordered(inputs, 256, |input| same_file(&metadata, input));
+            if let Some(input) = same.iter().position(|&same| same).map(|at| inputs[at]) {
                 return Err(fail(format!(
                     "is also an input of this run ({}); refusing to overwrite it",
                     path_name(input)
