@@ -104,7 +104,8 @@ fn printable(c: char) -> bool {
 /// The report in `text`, when it is plain enough to read without the full
 /// parser; `None` otherwise (including whenever the report is invalid).
 pub fn parse(text: &str) -> Option<RawReport> {
-    if !text.chars().all(printable) {
+    let ascii = |b: u8| b == b'\n' || (b' '..=b'~').contains(&b);
+    if !(text.bytes().all(ascii) || (!text.is_ascii() && text.chars().all(printable))) {
         return None;
     }
     let mut fields = Map::new();
