@@ -27,7 +27,7 @@ pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileEr
         if arg.as_os_str() != "-" && arg.is_dir() {
             let mut found = Vec::new();
             let mut errors = Vec::new();
-            walk(arg, &mut found, &mut errors);
+            walk(arg, &mut found, &mut errors, true);
             // Telling a JSON report from other JSON opens the file: on
             // every core, for a fleet of JSON files.
             let keep = crate::parallel::map_ordered(&found, 64, |path| {
@@ -76,7 +76,9 @@ pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
     set.build().map_err(|e| e.to_string())
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
+/// Searches `dir`; its subdirectories on every core when `parallel` and
+/// there are several (the order of what is found stays the same).
+fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>, parallel: bool) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -112,15 +114,33 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
         children.push((name, entry.path(), kind));
     }
     children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (_, path, kind) in children {
-        if kind.is_dir() {
-            walk(&path, found, errors);
-        } else if Format::from_path(&path).is_some() {
-            // Regular files, and symbolic links to files; links to
-            // directories are not followed.
-            if kind.is_file() || fs::metadata(&path).is_ok_and(|m| m.is_file()) || !path.exists() {
-                found.push(path);
-            }
+    let subdirectories = children.iter().filter(|(_, _, kind)| kind.is_dir()).count();
+    if parallel && subdirectories >= 2 {
+        let parts = crate::parallel::map_ordered(&children, 2, |(_, path, kind)| {
+            let (mut found, mut errors) = (Vec::new(), Vec::new());
+            visit(path.clone(), *kind, &mut found, &mut errors);
+            (found, errors)
+        });
+        for (part_found, part_errors) in parts {
+            found.extend(part_found);
+            errors.extend(part_errors);
+        }
+    } else {
+        for (_, path, kind) in children {
+            visit(path, kind, found, errors);
+        }
+    }
+}
+
+/// One entry of a directory: a subdirectory is searched, a report kept.
+fn visit(path: PathBuf, kind: fs::FileType, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
+    if kind.is_dir() {
+        walk(&path, found, errors, false);
+    } else if Format::from_path(&path).is_some() {
+        // Regular files, and symbolic links to files; links to
+        // directories are not followed.
+        if kind.is_file() || fs::metadata(&path).is_ok_and(|m| m.is_file()) || !path.exists() {
+            found.push(path);
         }
     }
 }
