@@ -39,7 +39,7 @@ sizes=("${@:-1000 10000 100000}")
 printf '\n%-8s %-8s %20s %12s %10s %10s\n' fleet what "min/median ms" "x floor" "x python" "peak MB"
 for n in ${sizes[@]}; do
     python3 scripts/gen-fleet.py "$work/fleet-$n" "$n" >/dev/null
-    runs=10
+    runs=20
     [ "$n" -ge 100000 ] && runs=5
     hyperfine --warmup 2 --runs "$runs" -N --export-json "$work/floor.json" \
         "$floor $work/fleet-$n" >/dev/null
