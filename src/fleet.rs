@@ -121,6 +121,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<FileError>, paral
             visit(path.clone(), *kind, &mut found, &mut errors);
             (found, errors)
         });
+        found.reserve(parts.iter().map(|(part, _)| part.len()).sum());
         for (part_found, part_errors) in parts {
             found.extend(part_found);
             errors.extend(part_errors);
