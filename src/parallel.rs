@@ -33,9 +33,13 @@ pub fn map_ordered<T: Sync, R: Send>(
     })
 }
 
-/// Items a worker of [`for_each_ordered`] takes at a time: few enough to
-/// share the work out evenly, enough that taking them costs nothing.
-const TAKE: usize = 16;
+/// Items a worker of [`for_each_ordered`] takes at a time, at most: enough
+/// that the first thread is woken rarely; fewer for few items, so that the
+/// work is shared out evenly.
+const TAKE: usize = 64;
+
+/// Fewer items than this are not worth a thread.
+const PARALLEL_FROM: usize = 32;
 
 /// `f` applied to every item on as many threads as there are cores, each
 /// result handed to `consume` on the calling thread in the items' order
@@ -49,10 +53,11 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
     mut consume: impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || items.len() < 2 * TAKE {
+    if threads < 2 || items.len() < PARALLEL_FROM {
         return items.iter().try_for_each(|item| consume(f(item)));
     }
-    let window = window.max(threads * TAKE);
+    let take = (items.len() / (threads * 8)).clamp(1, TAKE);
+    let window = window.max(threads * take);
     let next = AtomicUsize::new(0);
     let progress = Progress::default();
     let f = &f;
@@ -67,11 +72,11 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
                 // otherwise wait for its results forever.
                 let _stop = StopOnPanic(progress);
                 loop {
-                    let start = next.fetch_add(TAKE, Ordering::Relaxed);
+                    let start = next.fetch_add(take, Ordering::Relaxed);
                     if start >= items.len() || !progress.wait_until_within(start, window) {
                         break;
                     }
-                    let end = (start + TAKE).min(items.len());
+                    let end = (start + take).min(items.len());
                     let results = items[start..end].iter().map(f).collect();
                     if sender.send((start, results)).is_err() {
                         break;
@@ -115,8 +120,18 @@ pub fn for_each_ordered<T: Sync, R: Send, E>(
 /// that must not run more than a window ahead.
 #[derive(Default)]
 struct Progress {
-    state: Mutex<(usize, bool)>,
+    state: Mutex<State>,
     changed: Condvar,
+}
+
+/// What [`Progress`] guards.
+#[derive(Default)]
+struct State {
+    /// Results consumed so far.
+    done: usize,
+    stopped: bool,
+    /// Workers waiting: with none, nobody needs waking.
+    waiting: usize,
 }
 
 impl Progress {
@@ -125,27 +140,34 @@ impl Progress {
     fn wait_until_within(&self, start: usize, window: usize) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            let (done, stopped) = *state;
-            if stopped {
+            if state.stopped {
                 return false;
             }
-            if start < done + window {
+            if start < state.done + window {
                 return true;
             }
+            state.waiting += 1;
             state = self
                 .changed
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
         }
     }
 
     fn advance(&self, done: usize) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 = done;
-        self.changed.notify_all();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.done = done;
+        if state.waiting > 0 {
+            self.changed.notify_all();
+        }
     }
 
     fn stop(&self) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopped = true;
         self.changed.notify_all();
     }
 }
