@@ -283,9 +283,10 @@ fn collected_entry<'a>(
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
-/// Lines, GitHub, concise, JUnit, SARIF, Markdown or plain table output (`plain`: to a file, or
-/// neither coloured nor fitted to a terminal), and nothing that needs every
-/// result at once (a second format, `--statistics`, `--write-baseline`).
+/// Lines, GitHub, concise, JUnit, SARIF, Markdown or plain table output
+/// (`plain`: to a file, or neither coloured nor fitted to a terminal), and
+/// nothing that needs every result at once (a second format,
+/// `--statistics`, `--write-baseline`).
 fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<Streamed> {
     let single = args.output_format.is_empty()
         && !args.statistics

@@ -179,7 +179,11 @@ pub(crate) fn pretty(value: &impl Serialize, levels: usize) -> io::Result<Vec<u8
 }
 
 /// [`pretty`], appended to `out`.
-fn pretty_into(out: &mut Vec<u8>, value: &impl Serialize, levels: usize) -> io::Result<()> {
+pub(crate) fn pretty_into(
+    out: &mut Vec<u8>,
+    value: &impl Serialize,
+    levels: usize,
+) -> io::Result<()> {
     let mut serializer = serde_json::Serializer::with_formatter(
         out,
         Indented {
@@ -321,7 +325,7 @@ pub(crate) fn write_head(out: &mut dyn Write, status: &str, root: Option<&str>) 
 }
 
 /// Reports of the `reports` array, serialized in batches, each on several
-/// threads; `first` when none was written before.
+/// threads.
 fn write_reports(out: &mut dyn Write, entries: &[&Entry<'_>], stages: &Stages) -> io::Result<()> {
     let mut any = false;
     for batch in entries.chunks(BATCH) {

@@ -270,7 +270,7 @@ pub(crate) fn results_piece(ladder: &Ladder, entry: &Entry<'_>) -> io::Result<Ve
     let mut out = Vec::new();
     for result in results {
         out.extend_from_slice(RESULT_SEPARATOR);
-        out.extend_from_slice(&json::pretty(&result, 4)?);
+        json::pretty_into(&mut out, &result, 4)?;
     }
     Ok(out)
 }

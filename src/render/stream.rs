@@ -1,7 +1,7 @@
 //! A fleet written as it is assessed, so that memory is bounded by the
 //! results in flight and not by the fleet: JSON, JSON Lines, GitHub
-//! annotations, the concise lines, JUnit, SARIF and Markdown, byte for byte what their renderers
-//! write for the whole run.
+//! annotations, the concise lines, JUnit, SARIF, Markdown and the plain
+//! table, byte for byte what their renderers write for the whole run.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, Write};
@@ -38,25 +38,6 @@ impl Default for Spill {
 
 /// The size of one chunk of a [`Spill`] in memory.
 const CHUNK: usize = 1 << 20;
-
-/// The JSON reports held before the head is guessed, and the rest written
-/// straight to a file after room for that head (see [`Direct`]).
-const GUESS_AFTER: usize = 1 << 20;
-
-/// Whether a JSON stream writes its reports straight to its output, after
-/// room left for its head; the head is known only at the end, from the
-/// status of every report. Its length depends on the status alone, guessed
-/// from the reports so far: when the guess is wrong, the file moves what
-/// follows the room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direct {
-    /// Not tried yet: the reports wait in the body.
-    Undecided,
-    /// The output leaves no room (it is not a regular file).
-    No,
-    /// The reports go straight to the output.
-    Yes,
-}
 
 impl Write for Spill {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -274,6 +255,25 @@ impl Streamed {
     pub fn shows_advice(self, reports: usize) -> bool {
         !matches!(self, Self::Table { .. }) || reports == 1
     }
+}
+
+/// The JSON reports held before the head is guessed, and the rest written
+/// straight to a file after room for that head (see [`Direct`]).
+const GUESS_AFTER: usize = 1 << 20;
+
+/// Whether a JSON stream writes its reports straight to its output, after
+/// room left for its head; the head is known only at the end, from the
+/// status of every report. Its length depends on the status alone, guessed
+/// from the reports so far: when the guess is wrong, the file moves what
+/// follows the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direct {
+    /// Not tried yet: the reports wait in the body.
+    Undecided,
+    /// The output leaves no room (it is not a regular file).
+    No,
+    /// The reports go straight to the output.
+    Yes,
 }
 
 /// A run being written: its settings, and what the reports so far add up to.
