@@ -8,7 +8,8 @@
 //! through the same typed deserializers and the same validation, and a
 //! property test and a fuzz target hold the two paths equal.
 
-use serde_json::{Map, Number, Value};
+use serde::de::value::{Error, MapDeserializer};
+use serde::de::{Deserialize, Deserializer, IntoDeserializer, Visitor};
 
 use super::RawReport;
 
@@ -21,13 +22,56 @@ fn scalar_field(key: &str) -> bool {
 
 /// Plain words that YAML reads as something other than a string.
 fn special_word(word: &str) -> bool {
-    matches!(
-        word.to_ascii_lowercase().as_str(),
-        "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | "nan" | "inf"
-    )
+    [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "nan", "inf",
+    ]
+    .iter()
+    .any(|special| word.eq_ignore_ascii_case(special))
 }
 
-fn number(text: &str) -> Option<Value> {
+/// A value as the fast path reads it, handed to the report's own typed
+/// deserializers as YAML's reader would hand it: a whole number, a
+/// decimal, a string, or the checklist's answers.
+#[derive(Debug)]
+enum Plain<'t> {
+    Whole(u64),
+    Decimal(f64),
+    Text(&'t str),
+    Answers(Vec<(&'t str, bool)>),
+}
+
+impl<'de> Deserializer<'de> for Plain<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self {
+            Plain::Whole(value) => visitor.visit_u64(value),
+            Plain::Decimal(value) => visitor.visit_f64(value),
+            Plain::Text(text) => visitor.visit_borrowed_str(text),
+            Plain::Answers(answers) => visitor.visit_map(MapDeserializer::new(answers.into_iter())),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_some(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, Error> for Plain<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+fn number(text: &str) -> Option<Plain<'_>> {
     let (whole, fraction) = match text.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (text, None),
@@ -39,31 +83,31 @@ fn number(text: &str) -> Option<Value> {
         return None;
     }
     match fraction {
-        None => whole.parse::<u64>().ok().map(|n| Value::Number(n.into())),
+        None => whole.parse().ok().map(Plain::Whole),
         Some(fraction) if digits(fraction) => {
             let value: f64 = text.parse().ok()?;
-            Number::from_f64(value).map(Value::Number)
+            value.is_finite().then_some(Plain::Decimal(value))
         }
         Some(_) => None,
     }
 }
 
-fn scalar(key: &str, text: &str) -> Option<Value> {
+fn scalar<'t>(key: &str, text: &'t str) -> Option<Plain<'t>> {
     if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         if inner.contains(['"', '\\']) || inner.chars().any(char::is_control) {
             return None;
         }
-        return Some(Value::String(inner.to_owned()));
+        return Some(Plain::Text(inner));
     }
     if let Some(value) = number(text) {
         return Some(value);
     }
-    let plain_word = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    let plain_word = text.starts_with(|c: char| c.is_ascii_alphabetic())
         && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
         && !special_word(text);
-    (key == "service" && plain_word).then(|| Value::String(text.to_owned()))
+    (key == "service" && plain_word).then_some(Plain::Text(text))
 }
 
 /// A checklist item id as the ladder spells them: lowercase letters, digits
@@ -76,15 +120,16 @@ fn item_id(key: &str) -> bool {
 }
 
 /// The value of a `key: value` line, without a trailing comment; `None`
-/// when the line is not that plain.
+/// when the line is not that plain (a `#` that does not start a comment).
 fn value_of(rest: &str) -> Option<&str> {
     let rest = rest.strip_prefix(' ')?;
-    let value = match rest.find(" #") {
-        Some(at) => &rest[..at],
+    let value = match rest.find('#') {
+        Some(at) if rest[..at].ends_with(' ') => &rest[..at],
+        Some(_) => return None,
         None => rest,
     }
     .trim_end_matches(' ');
-    (!value.is_empty() && !value.contains('#')).then_some(value)
+    (!value.is_empty()).then_some(value)
 }
 
 /// Whether YAML reads `c` as printable anywhere, comments included (line
@@ -103,14 +148,17 @@ fn printable(c: char) -> bool {
 
 /// The report in `text`, when it is plain enough to read without the full
 /// parser; `None` otherwise (including whenever the report is invalid).
+/// Duplicate fields and checklist items are refused by the deserializers
+/// themselves, as in the full parser.
 pub fn parse(text: &str) -> Option<RawReport> {
     let ascii = |b: u8| b == b'\n' || (b' '..=b'~').contains(&b);
     if !(text.bytes().all(ascii) || (!text.is_ascii() && text.chars().all(printable))) {
         return None;
     }
-    let mut fields = Map::new();
+    let mut fields: Vec<(&str, Plain<'_>)> = Vec::with_capacity(RawReport::FIELDS.len());
     // The checklist block being read, if the lines are inside one.
-    let mut checklist: Option<Map<String, Value>> = None;
+    let mut checklist: Option<Vec<(&str, bool)>> = None;
+    let mut users = false;
     for line in text.split('\n') {
         if line.bytes().all(|b| b == b' ') || line.starts_with('#') {
             continue;
@@ -123,48 +171,42 @@ pub fn parse(text: &str) -> Option<RawReport> {
                 "false" => false,
                 _ => return None,
             };
-            if !item_id(key)
-                || special_word(key)
-                || answers
-                    .insert(key.to_owned(), Value::Bool(answer))
-                    .is_some()
-            {
+            if !item_id(key) || special_word(key) {
                 return None;
             }
+            answers.push((key, answer));
             continue;
         }
         if let Some(answers) = checklist.take() {
             if answers.is_empty() {
                 return None;
             }
-            fields.insert("checklist".to_owned(), Value::Object(answers));
+            fields.push(("checklist", Plain::Answers(answers)));
         }
         if line.starts_with(char::is_whitespace) {
             return None;
         }
         if line == "checklist:" {
-            if fields.contains_key("checklist") {
-                return None;
-            }
-            checklist = Some(Map::new());
+            checklist = Some(Vec::new());
             continue;
         }
         let (key, rest) = line.split_once(':')?;
-        if !scalar_field(key) || fields.contains_key(key) {
+        if !scalar_field(key) {
             return None;
         }
-        fields.insert(key.to_owned(), scalar(key, value_of(rest)?)?);
+        users |= key == "users";
+        fields.push((key, scalar(key, value_of(rest)?)?));
     }
     if let Some(answers) = checklist.take() {
         if answers.is_empty() {
             return None;
         }
-        fields.insert("checklist".to_owned(), Value::Object(answers));
+        fields.push(("checklist", Plain::Answers(answers)));
     }
-    if !fields.contains_key("users") {
+    if !users {
         return None;
     }
-    serde_json::from_value(Value::Object(fields)).ok()
+    RawReport::deserialize(MapDeserializer::<_, Error>::new(fields.into_iter())).ok()
 }
 
 #[cfg(test)]
