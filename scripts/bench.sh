@@ -7,9 +7,10 @@
 #
 # The floor is `walk-read` (scripts/walk_read.rs): the same directory walk and
 # the same threads as `scalectl assess DIR`, reading every file and nothing
-# else. Needs hyperfine (Debian: apt-get install hyperfine), GNU time
-# (/usr/bin/time) for peak memory, and PyYAML for the Python reference
-# (skipped without it). Builds the release binary and the floor first.
+# else; `floor+w` is the same program also writing as many bytes as the JSON
+# output holds (`walk-read --write BYTES OUT`). Needs hyperfine (Debian:
+# apt-get install hyperfine), GNU time (/usr/bin/time) for peak memory, and
+# PyYAML for the Python reference (skipped without it). Builds the release binary and the floor first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,15 @@ for n in ${sizes[@]}; do
         printf '%-8s %-8s %20s %12s %10s %10s\n' "$n" "$format" "$run_min / $run_median" "$x_floor" "$x_python" "$memory"
     done
     printf '%-8s %-8s %20s %12s %10s %10s\n' "$n" floor "$floor_min / $floor_median" 1.00 - "$(peak "$floor" "$work/fleet-$n")"
+    # The floor that also writes as many bytes as the JSON output holds.
+    json_bytes=$(stat -c %s "$work/mem.json")
+    hyperfine --warmup 2 --runs "$runs" -N --export-json "$work/floor-write.json" \
+        --prepare "rm -f $work/out.bin" \
+        "$floor --write $json_bytes $work/out.bin $work/fleet-$n" >/dev/null
+    read -r write_min write_median < <(stats "$work/floor-write.json")
+    printf '%-8s %-8s %20s %12s %10s %10s\n' "$n" "floor+w" "$write_min / $write_median" \
+        "$(python3 -c "print('%.2f' % ($write_median / $floor_median))")" - \
+        "$(rm -f "$work/out.bin"; peak "$floor" --write "$json_bytes" "$work/out.bin" "$work/fleet-$n")"
     if [ -n "$python_median" ]; then
         printf '%-8s %-8s %20s %12s %10s %10s\n' "$n" python "$python_min / $python_median" \
             "$(python3 -c "print('%.2f' % ($python_median / $floor_median))")" 1.0 \
