@@ -776,3 +776,45 @@ fn markdown_of_thousands_of_failing_reports_still_fits_a_comment() {
         "{text}"
     );
 }
+
+/// JSON to standard output holds its reports beyond 4 MiB in a temporary
+/// file until its head is known; where none can be made, the run says so
+/// and writes nothing.
+#[test]
+fn json_to_standard_output_waits_in_a_temporary_file_or_says_why_it_cannot() {
+    let dir = generated_fleet(3_000);
+    let fleet = dir.path().to_str().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let written = temp.path().join("written.json");
+    let streamed = scalectl()
+        .env("TMPDIR", temp.path())
+        .args(["assess", fleet, "--format", "json"])
+        .output()
+        .unwrap();
+    let to_file = run(&[
+        "assess",
+        fleet,
+        "--format",
+        "json",
+        "--output",
+        written.to_str().unwrap(),
+    ]);
+    assert_eq!(streamed.status.code(), to_file.status.code());
+    assert!(streamed.stdout.len() > 4 << 20, "{}", streamed.stdout.len());
+    assert!(streamed.stdout == fs::read(&written).unwrap());
+
+    let missing = temp.path().join("missing");
+    let failed = scalectl()
+        .env("TMPDIR", &missing)
+        .args(["assess", fleet, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(failed.stdout.is_empty());
+    let stderr = String::from_utf8(failed.stderr).unwrap();
+    let expected = format!(
+        "error: cannot write standard output: cannot create a temporary file in {} to hold the output until its head is known",
+        missing.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
