@@ -74,7 +74,7 @@ pub(super) fn assess_command(
             .map(|rule| (rule.clone(), "ignored with --ignore".to_owned()))
             .chain(config.ignore.iter().cloned())
             .collect(),
-        advice: true,
+        text: true,
     };
     if args.database.given() && args.connection.prometheus.is_some() {
         return Err(Error::Usage(
@@ -136,7 +136,7 @@ pub(super) fn assess_command(
         if let Some(format) = streamed_format(args, config, plain) {
             // What the format does not show is not worked out.
             let options = Options {
-                advice: format.shows_advice(inputs.len()),
+                text: format.shows_text(inputs.len()),
                 ..options
             };
             let fleet = Fleet {

@@ -2,7 +2,9 @@
 //! architecture against its users, the spend against its range, a report
 //! that measures nothing, and a report that is too old.
 
-use super::{Alarm, Severity, cost_range_text, counted, days_text, format_dollars, stage_label};
+use super::{
+    Alarm, Severity, cost_range_text, counted, days_text, format_dollars, said, stage_label,
+};
 use crate::date::format_day;
 use crate::ladder::{Ladder, Stage};
 use crate::metric::format_count;
@@ -62,7 +64,7 @@ pub fn unknown_rule(rule: &str, ladder: &Ladder) -> Option<String> {
     ))
 }
 
-pub(super) fn not_measured(ladder: &Ladder) -> Alarm {
+pub(super) fn not_measured(ladder: &Ladder, text: bool) -> Alarm {
     let fields: Vec<&str> = ladder
         .rules()
         .iter()
@@ -80,18 +82,22 @@ pub(super) fn not_measured(ladder: &Ladder) -> Alarm {
         severity: Severity::Unknown,
         observed: 0.0,
         threshold: 1.0,
-        message: format!(
-            "Nothing was measured but users: none of the ladder's {} could be checked, so the report cannot pass",
-            counted(ladder.rules().len(), "rule")
-        ),
-        remedy: format!(
-            "Measure before optimizing: fill in at least one of {}, or pass --allow-unmeasured to accept a report that only counts users.",
-            fields.join(", ")
-        ),
+        message: said(text, || {
+            format!(
+                "Nothing was measured but users: none of the ladder's {} could be checked, so the report cannot pass",
+                counted(ladder.rules().len(), "rule")
+            )
+        }),
+        remedy: said(text, || {
+            format!(
+                "Measure before optimizing: fill in at least one of {}, or pass --allow-unmeasured to accept a report that only counts users.",
+                fields.join(", ")
+            )
+        }),
     }
 }
 
-pub(super) fn stale_report(observed_at: f64, age: f64, max_age: f64) -> Alarm {
+pub(super) fn stale_report(observed_at: f64, age: f64, max_age: f64, text: bool) -> Alarm {
     #[allow(clippy::cast_possible_truncation)]
     let day = format_day(observed_at.floor() as i64);
     Alarm {
@@ -100,12 +106,16 @@ pub(super) fn stale_report(observed_at: f64, age: f64, max_age: f64) -> Alarm {
         severity: Severity::Warning,
         observed: age.floor(),
         threshold: max_age,
-        message: format!(
-            "The report was observed on {day}, {} ago, more than the {} a report may be old",
-            days_text(age.floor()),
-            days_text(max_age)
-        ),
-        remedy: "Measure again and update the report (or its observed_at); set --max-age to accept older reports.".into(),
+        message: said(text, || {
+            format!(
+                "The report was observed on {day}, {} ago, more than the {} a report may be old",
+                days_text(age.floor()),
+                days_text(max_age)
+            )
+        }),
+        remedy: said(text, || {
+            "Measure again and update the report (or its observed_at); set --max-age to accept older reports.".into()
+        }),
     }
 }
 
@@ -140,6 +150,7 @@ pub(super) fn over_engineered(
     recommended: &Stage,
     users: u64,
     spend: Option<f64>,
+    text: bool,
 ) -> Alarm {
     Alarm {
         rule: "over-engineered".into(),
@@ -147,22 +158,26 @@ pub(super) fn over_engineered(
         severity: Severity::Warning,
         observed: f64::from(current.id),
         threshold: f64::from(recommended.id),
-        message: format!(
-            "The system runs the architecture of {} for {} users, which {} serves: {}; don't over-engineer for scale you don't have",
-            stage_label(current),
-            format_count(users),
-            stage_label(recommended),
-            spend_against(spend, current, recommended),
-        ),
-        remedy: format!(
-            "Add no more architecture until measurements ask for it; where it is cheap to undo, simplify back towards {} at {}/month.",
-            stage_label(recommended),
-            cost_range_text(recommended)
-        ),
+        message: said(text, || {
+            format!(
+                "The system runs the architecture of {} for {} users, which {} serves: {}; don't over-engineer for scale you don't have",
+                stage_label(current),
+                format_count(users),
+                stage_label(recommended),
+                spend_against(spend, current, recommended),
+            )
+        }),
+        remedy: said(text, || {
+            format!(
+                "Add no more architecture until measurements ask for it; where it is cheap to undo, simplify back towards {} at {}/month.",
+                stage_label(recommended),
+                cost_range_text(recommended)
+            )
+        }),
     }
 }
 
-pub(super) fn under_scaled(current: &Stage, stage: &Stage, users: u64) -> Alarm {
+pub(super) fn under_scaled(current: &Stage, stage: &Stage, users: u64, text: bool) -> Alarm {
     let limit = current.users_max.unwrap_or(current.users_min);
     let behind = stage.id - current.id;
     let rungs = if behind == 1 {
@@ -177,21 +192,25 @@ pub(super) fn under_scaled(current: &Stage, stage: &Stage, users: u64) -> Alarm 
         severity: Severity::Warning,
         observed: users as f64,
         threshold: limit as f64,
-        message: format!(
-            "{} users is past the {} users that the architecture of {} is built for; this load belongs to {}, {rungs} up",
-            format_count(users),
-            format_count(limit),
-            stage_label(current),
-            stage_label(stage)
-        ),
-        remedy: format!(
-            "Plan the move before a trigger forces it, one rung at a time and database first: {rungs} behind, starting with the rung above {}.",
-            stage_label(current)
-        ),
+        message: said(text, || {
+            format!(
+                "{} users is past the {} users that the architecture of {} is built for; this load belongs to {}, {rungs} up",
+                format_count(users),
+                format_count(limit),
+                stage_label(current),
+                stage_label(stage)
+            )
+        }),
+        remedy: said(text, || {
+            format!(
+                "Plan the move before a trigger forces it, one rung at a time and database first: {rungs} behind, starting with the rung above {}.",
+                stage_label(current)
+            )
+        }),
     }
 }
 
-pub(super) fn cost_above_range(spend: f64, recommended: &Stage) -> Alarm {
+pub(super) fn cost_above_range(spend: f64, recommended: &Stage, text: bool) -> Alarm {
     #[allow(clippy::cast_precision_loss)]
     Alarm {
         rule: "cost-above-range".into(),
@@ -199,10 +218,14 @@ pub(super) fn cost_above_range(spend: f64, recommended: &Stage) -> Alarm {
         severity: Severity::Warning,
         observed: spend,
         threshold: recommended.cost_usd_month.max as f64,
-        message: format!(
-            "Monthly spend is above the recommended range: {}",
-            spend_against(Some(spend), recommended, recommended)
-        ),
-        remedy: "Look for capacity you pay for but do not use: oversized instances, idle replicas or servers, and premium tiers that the measurements do not need.".into(),
+        message: said(text, || {
+            format!(
+                "Monthly spend is above the recommended range: {}",
+                spend_against(Some(spend), recommended, recommended)
+            )
+        }),
+        remedy: said(text, || {
+            "Look for capacity you pay for but do not use: oversized instances, idle replicas or servers, and premium tiers that the measurements do not need.".into()
+        }),
     }
 }

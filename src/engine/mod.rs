@@ -150,9 +150,10 @@ pub struct Options {
     pub select: Vec<String>,
     /// Rules and findings suppressed for every report, with the reason shown.
     pub ignore: Vec<(String, String)>,
-    /// Whether to write the reason and the next steps; without them both
-    /// stay empty (a fleet's table shows neither).
-    pub advice: bool,
+    /// Whether to write the engine's sentences: the reason, the next steps,
+    /// and each alarm's message and remedy. Without them all stay empty (a
+    /// fleet's table shows none of them).
+    pub text: bool,
 }
 
 impl Default for Options {
@@ -162,7 +163,7 @@ impl Default for Options {
             max_age_days: DEFAULT_MAX_AGE_DAYS,
             select: Vec::new(),
             ignore: Vec::new(),
-            advice: true,
+            text: true,
         }
     }
 }
@@ -195,7 +196,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
             continue;
         };
         evaluated.push(rule.id.as_str());
-        if let Some(alarm) = rule_alarm(rule, observed) {
+        if let Some(alarm) = rule_alarm_with(rule, observed, options.text) {
             if alarm.severity == Severity::Critical {
                 critical_rules.push(rule.id.as_str());
             }
@@ -205,7 +206,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     missing_metrics.sort_by_key(|field| field_order(field));
     if !ladder.rules().is_empty() {
         if evaluated.is_empty() {
-            alarms.push(findings::not_measured(ladder));
+            alarms.push(findings::not_measured(ladder, options.text));
         }
         evaluated.insert(0, findings::NOT_MEASURED);
     }
@@ -217,6 +218,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
                 observed_at,
                 age,
                 options.max_age_days,
+                options.text,
             ));
         }
     }
@@ -244,10 +246,16 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
                 recommended_stage,
                 report.users,
                 report.monthly_cost_usd,
+                options.text,
             ));
         }
         if current.id < stage.id {
-            alarms.push(findings::under_scaled(current, stage, report.users));
+            alarms.push(findings::under_scaled(
+                current,
+                stage,
+                report.users,
+                options.text,
+            ));
         }
     }
     if let Some(spend) = report.monthly_cost_usd {
@@ -255,7 +263,11 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         #[allow(clippy::cast_precision_loss)]
         let max = recommended_stage.cost_usd_month.max as f64;
         if spend > max {
-            alarms.push(findings::cost_above_range(spend, recommended_stage));
+            alarms.push(findings::cost_above_range(
+                spend,
+                recommended_stage,
+                options.text,
+            ));
         }
     }
     alarms.sort_by_key(|alarm| Reverse(alarm.severity));
@@ -318,7 +330,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         next_steps: Vec::new(),
         status,
     };
-    if options.advice {
+    if options.text {
         assessment.reason = advice::reason(&assessment);
         assessment.next_steps = advice::next_steps(&assessment, report, ladder);
     }
@@ -347,6 +359,11 @@ fn measured(report: &Report) -> std::collections::BTreeMap<&'static str, f64> {
 
 /// The alarm a rule raises for an observed value, if any.
 pub(crate) fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
+    rule_alarm_with(rule, observed, true)
+}
+
+/// [`rule_alarm`], with its message and remedy only when `text` is true.
+fn rule_alarm_with(rule: &Rule, observed: f64, text: bool) -> Option<Alarm> {
     let (severity, threshold) = if rule.direction.exceeds(observed, rule.critical) {
         (Severity::Critical, rule.critical)
     } else if rule.direction.reaches(observed, rule.warning) {
@@ -354,26 +371,33 @@ pub(crate) fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
     } else {
         return None;
     };
-    let unit = rule.metric.unit();
-    let word = match (severity, rule.direction) {
-        (Severity::Critical, direction) => direction.word(),
-        (_, Direction::Above) => "at or over",
-        (_, Direction::Below) => "at or under",
-    };
     Some(Alarm {
         rule: rule.id.clone(),
         metric: rule.metric.name(),
         severity,
         observed,
         threshold,
-        message: format!(
-            "{} is {}{unit}, {word} the {severity} threshold of {}{unit}",
-            rule.title,
-            format_number(observed),
-            format_number(threshold),
-        ),
-        remedy: rule.remedy.clone(),
+        message: said(text, || {
+            let unit = rule.metric.unit();
+            let word = match (severity, rule.direction) {
+                (Severity::Critical, direction) => direction.word(),
+                (_, Direction::Above) => "at or over",
+                (_, Direction::Below) => "at or under",
+            };
+            format!(
+                "{} is {}{unit}, {word} the {severity} threshold of {}{unit}",
+                rule.title,
+                format_number(observed),
+                format_number(threshold),
+            )
+        }),
+        remedy: said(text, || rule.remedy.clone()),
     })
+}
+
+/// The sentence `write` makes when `text` is true, else nothing.
+fn said(text: bool, write: impl FnOnce() -> String) -> String {
+    if text { write() } else { String::new() }
 }
 
 fn missing_fields(report: &Report, metric: Metric) -> Vec<&'static str> {

@@ -478,23 +478,47 @@ fn a_report_that_measures_nothing_is_unknown_not_ok() {
 }
 
 #[test]
-fn without_advice_only_the_reason_and_the_next_steps_are_left_out() {
+fn without_text_only_the_sentences_are_left_out() {
     let ladder = ladder();
-    let r = report("users: 60000\ndb_cpu_pct: 95\napi_p95_ms: 900\n");
-    let full = assess(&r, &ladder);
-    assert!(!full.reason.is_empty() && !full.next_steps.is_empty());
+    let r = report(
+        "users: 60000\ndb_cpu_pct: 95\napi_p95_ms: 900\ncurrent_stage: 4\nmonthly_cost_usd: 90000\nobserved_at: \"2019-03-01\"\nignore:\n  api-p95: known\n",
+    );
+    let today = crate::date::days_from_civil(2026, 11, 28) as f64;
     let options = Options {
-        advice: false,
+        today: Some(today),
         ..Options::default()
     };
-    let bare = assess_with(&r, &ladder, &options);
-    assert!(bare.reason.is_empty() && bare.next_steps.is_empty());
-    let with_advice_removed = Assessment {
+    let full = assess_with(&r, &ladder, &options);
+    assert!(!full.reason.is_empty() && !full.next_steps.is_empty());
+    assert!(full.alarms.len() >= 4 && !full.suppressed.is_empty());
+    let bare = assess_with(
+        &r,
+        &ladder,
+        &Options {
+            text: false,
+            ..options
+        },
+    );
+    let silent = |alarm: &Alarm| Alarm {
+        message: String::new(),
+        remedy: String::new(),
+        ..alarm.clone()
+    };
+    let with_text_removed = Assessment {
         reason: String::new(),
         next_steps: Vec::new(),
+        alarms: full.alarms.iter().map(silent).collect(),
+        suppressed: full
+            .suppressed
+            .iter()
+            .map(|s| Suppressed {
+                alarm: silent(&s.alarm),
+                reason: s.reason.clone(),
+            })
+            .collect(),
         ..full
     };
-    assert_eq!(bare, with_advice_removed);
+    assert_eq!(bare, with_text_removed);
 }
 
 #[test]

@@ -262,9 +262,10 @@ impl Streamed {
         matches!(self, Self::Github | Self::Concise | Self::Sarif)
     }
 
-    /// Whether the format shows the reason and the next steps, for a run
-    /// of `reports` results: the table shows them only for one report.
-    pub fn shows_advice(self, reports: usize) -> bool {
+    /// Whether the format shows the engine's sentences (alarm messages and
+    /// remedies, the reason, the next steps), for a run of `reports`
+    /// results: the table shows them only for one report.
+    pub fn shows_text(self, reports: usize) -> bool {
         !matches!(self, Self::Table { .. }) || reports == 1
     }
 }
