@@ -384,10 +384,7 @@ impl<'a> Maker<'a> {
             }
             Streamed::Table { .. } => {
                 let baseline = self.run.gone.is_some();
-                text = table::fleet_row(&result, baseline)
-                    .0
-                    .join(table::CELL)
-                    .into_bytes();
+                text = table::fleet_row(&result, baseline).0.into_bytes();
             }
         }
         let tally = match &result {

@@ -225,7 +225,7 @@ impl Table {
             let rows: Vec<String> = run
                 .results
                 .iter()
-                .map(|result| fleet_row(result, baseline).0.join(CELL))
+                .map(|result| fleet_row(result, baseline).0)
                 .collect();
             let _ = plain_grid(out, &header, &rows);
         } else {
@@ -235,9 +235,9 @@ impl Table {
                 grid.set_content_arrangement(ContentArrangement::Disabled);
             }
             for result in &run.results {
-                let (texts, severity) = fleet_row(result, baseline);
-                let row: Vec<Cell> = texts
-                    .into_iter()
+                let (text, severity) = fleet_row(result, baseline);
+                let row: Vec<Cell> = text
+                    .split(CELL)
                     .enumerate()
                     .map(|(i, text)| {
                         if i == WORST_COLUMN {
@@ -276,42 +276,59 @@ pub(crate) fn fleet_header(baseline: bool) -> Vec<&'static str> {
     header
 }
 
-/// One row of the fleet table, and the severity its worst-alarm cell shows.
+/// One row of the fleet table, its cells joined by [`CELL`], and the
+/// severity its worst-alarm cell shows.
 pub(crate) fn fleet_row(
     result: &Result<Entry<'_>, crate::error::FileError>,
     baseline: bool,
-) -> (Vec<String>, Severity) {
+) -> (String, Severity) {
+    let mut row = String::with_capacity(160);
     let entry = match result {
         Ok(entry) => entry,
         Err(error) => {
-            let mut row = vec![line(&error.path).into_owned()];
-            row.extend(["-", "-", "-", "-", "error", "-", "-"].map(str::to_owned));
+            row.push_str(&line(&error.path));
+            for cell in ["-", "-", "-", "-", "error", "-", "-"] {
+                row.push_str(CELL);
+                row.push_str(cell);
+            }
             if baseline {
-                row.push("-".to_owned());
+                row.push_str(CELL);
+                row.push('-');
             }
             return (row, Severity::Critical);
         }
     };
     let a = &entry.assessment;
-    let (worst, severity) = match a.alarms.first() {
-        Some(alarm) => (format!("{} {}", alarm.severity, alarm.rule), alarm.severity),
-        None => ("ok".to_owned(), Severity::Ok),
-    };
-    let mut row = vec![
-        line(&entry.file).into_owned(),
-        line(a.service.as_deref().unwrap_or("-")).into_owned(),
+    let _ = write!(
+        row,
+        "{}{CELL}{}{CELL}{}{CELL}{}{CELL}{}{CELL}",
+        line(&entry.file),
+        line(a.service.as_deref().unwrap_or("-")),
         format_count(a.users),
-        line(&stage_name(a.stage)).into_owned(),
-        line(&stage_name(a.recommended_stage)).into_owned(),
-        line(&worst).into_owned(),
-        a.monthly_cost_usd.map_or_else(
-            || "-".to_owned(),
-            |spend| format!("${}", format_dollars(spend)),
-        ),
-        format!("{}/month", cost_range_text(a.recommended_stage)),
-    ];
+        line(&stage_name(a.stage)),
+        line(&stage_name(a.recommended_stage)),
+    );
+    let severity = match a.alarms.first() {
+        Some(alarm) => {
+            let _ = write!(row, "{} {}", alarm.severity, line(&alarm.rule));
+            alarm.severity
+        }
+        None => {
+            row.push_str("ok");
+            Severity::Ok
+        }
+    };
+    row.push_str(CELL);
+    match a.monthly_cost_usd {
+        Some(spend) => {
+            let _ = write!(row, "${}", format_dollars(spend));
+        }
+        None => row.push('-'),
+    }
+    let _ = write!(row, "{CELL}{}/month", cost_range_text(a.recommended_stage));
     if let Some(change) = &entry.change {
-        row.push(line(&change_summary(change)).into_owned());
+        row.push_str(CELL);
+        row.push_str(&line(&change_summary(change)));
     }
     (row, severity)
 }
