@@ -63,9 +63,9 @@ pub struct Alarm {
     pub observed: f64,
     /// The value that was crossed.
     pub threshold: f64,
-    /// What happened, in one sentence.
+    /// What happened, in one sentence (empty without [`Options::text`]).
     pub message: String,
-    /// What to do about it.
+    /// What to do about it (empty without [`Options::text`]).
     pub remedy: String,
 }
 
@@ -88,7 +88,8 @@ pub struct Assessment<'a> {
     pub recommended_stage: &'a Stage,
     /// The rung after the recommended one: what to plan for next.
     pub next_stage: Option<&'a Stage>,
-    /// Why the recommendation is what it is, in one sentence.
+    /// Why the recommendation is what it is, in one sentence (empty
+    /// without [`Options::text`]).
     pub reason: String,
     /// The scale_when rules of the architecture in use that are critical.
     pub triggers: Vec<&'a Rule>,
@@ -104,7 +105,7 @@ pub struct Assessment<'a> {
     pub evaluated: Vec<&'a str>,
     /// Report fields needed by some rule that the report does not give.
     pub missing_metrics: Vec<&'static str>,
-    /// What to do, in order.
+    /// What to do, in order (empty without [`Options::text`]).
     pub next_steps: Vec<String>,
     /// The worst alarm severity.
     pub status: Severity,
