@@ -49,7 +49,7 @@ impl Write for Spill {
                 io::Error::new(
                     e.kind(),
                     format!(
-                        "cannot create a temporary file in {} to hold the output until its head is known (TMPDIR names another directory): {}",
+                        "cannot create a temporary file in {} to hold the output until its head is known: {}; set TMPDIR to a writable directory",
                         crate::escape::path_name(&std::env::temp_dir()),
                         crate::source::io_reason(&e)
                     ),

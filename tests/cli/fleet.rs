@@ -817,4 +817,8 @@ fn json_to_standard_output_waits_in_a_temporary_file_or_says_why_it_cannot() {
         missing.display()
     );
     assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("; set TMPDIR to a writable directory"),
+        "{stderr}"
+    );
 }
