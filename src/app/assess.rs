@@ -18,7 +18,7 @@ use crate::load::LoadModel;
 use crate::metric::Metric;
 use crate::metrics::{RawReport, Report};
 use crate::output::Output;
-use crate::render::{Entry, Run, Stream, Streamed};
+use crate::render::{Entry, Run, Stream, Streamed, Table};
 use crate::source::{Format, Source};
 use crate::{fleet, parallel};
 
@@ -126,14 +126,12 @@ pub(super) fn assess_command(
             None => [None; 5],
         };
         let what_if = args.users.map(|users| (users, models));
-        let plain = {
-            let to_file = args
-                .output
-                .as_deref()
-                .is_some_and(|p| p.as_os_str() != super::STDOUT);
-            to_file || (!color && !streams.width.1)
-        };
-        if let Some(format) = streamed_format(args, config, plain) {
+        let output = args
+            .output
+            .as_deref()
+            .filter(|p| p.as_os_str() != super::STDOUT);
+        let table = super::table_for(color, args.quiet, output, streams);
+        if let Some(format) = streamed_format(args, config, table) {
             // What the format does not show is not worked out.
             let options = Options {
                 text: format.shows_text(inputs.len()),
@@ -283,11 +281,10 @@ fn collected_entry<'a>(
 }
 
 /// The format a fleet can be written in as it is assessed: one JSON, JSON
-/// Lines, GitHub, concise, JUnit, SARIF, Markdown or plain table output
-/// (`plain`: to a file, or neither coloured nor fitted to a terminal), and
-/// nothing that needs every result at once (a second format,
+/// Lines, GitHub, concise, JUnit, SARIF, Markdown or table output (drawn as
+/// `table`), and nothing that needs every result at once (a second format,
 /// `--statistics`, `--write-baseline`).
-fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<Streamed> {
+fn streamed_format(args: &AssessArgs, config: &Config, table: Table) -> Option<Streamed> {
     let single = args.output_format.is_empty()
         && !args.statistics
         && args.write_baseline.is_none()
@@ -301,9 +298,7 @@ fn streamed_format(args: &AssessArgs, config: &Config, plain: bool) -> Option<St
         Some(OutputFormat::Junit) => Some(Streamed::Junit),
         Some(OutputFormat::Sarif) => Some(Streamed::Sarif),
         Some(OutputFormat::Markdown) => Some(Streamed::Markdown),
-        // Uncoloured and unwrapped: drawn from the rows alone.
-        Some(OutputFormat::Table) | None if plain => Some(Streamed::Table { quiet: args.quiet }),
-        _ => None,
+        Some(OutputFormat::Table) | None => Some(Streamed::Table(table)),
     }
 }
 
@@ -347,7 +342,7 @@ fn stream_fleet<'a>(
         .filter(|p| p.as_os_str() != super::STDOUT);
     let mut outcome = Outcome::Pass;
     let mut errors = Vec::new();
-    if let Streamed::Table { .. } = format {
+    if let Streamed::Table(_) = format {
         // The table is drawn at the end, from its rows: a person reading it
         // gets a failed input's error alone, as for the whole run.
         let mut stream = Stream::new(format, run);

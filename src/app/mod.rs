@@ -263,6 +263,26 @@ pub(crate) fn read_input(file: &Path) -> Result<Source, FileError> {
     }
 }
 
+/// The table as it is drawn to `output` (a file, or standard output when
+/// `None`): a file gets neither colour nor the reader's width.
+pub(crate) fn table_for(
+    color: bool,
+    quiet: bool,
+    output: Option<&Path>,
+    streams: &Streams<'_>,
+) -> Table {
+    let (width, fit) = match output {
+        Some(_) => (crate::render::DEFAULT_WIDTH, false),
+        None => streams.width,
+    };
+    Table {
+        color: color && output.is_none(),
+        quiet,
+        width,
+        fit,
+    }
+}
+
 pub(crate) fn render_run(
     run: &Run<'_>,
     format: OutputFormat,
@@ -273,16 +293,7 @@ pub(crate) fn render_run(
     streams: &mut Streams<'_>,
 ) -> Result<(), Error> {
     let output = output.filter(|path| path.as_os_str() != STDOUT);
-    let (width, fit) = match output {
-        Some(_) => (crate::render::DEFAULT_WIDTH, false),
-        None => streams.width,
-    };
-    let table = Table {
-        color: color && output.is_none(),
-        quiet,
-        width,
-        fit,
-    };
+    let table = table_for(color, quiet, output, streams);
     let renderer: &dyn Renderer = match format {
         OutputFormat::Table => &table,
         OutputFormat::Json => &Json,

@@ -248,12 +248,10 @@ pub enum Streamed {
     /// Markdown: its head holds the counts, and what fits of the rest
     /// depends on every report, so the rows and sections wait in spills.
     Markdown,
-    /// The table for people, uncoloured and unwrapped: the fleet's rows are
-    /// kept as text (a few hundred bytes a report), the table drawn at the end.
-    Table {
-        /// Print only the summary line.
-        quiet: bool,
-    },
+    /// The table for people: the fleet's rows are kept as text (a few
+    /// hundred bytes a report) and the table drawn at the end, as the
+    /// renderer would draw it (coloured, fitted to a width, or plain).
+    Table(super::Table),
 }
 
 impl Streamed {
@@ -266,7 +264,7 @@ impl Streamed {
     /// remedies, the reason, the next steps), for a run of `reports`
     /// results: the table shows them only for one report.
     pub fn shows_text(self, reports: usize) -> bool {
-        !matches!(self, Self::Table { .. }) || reports == 1
+        !matches!(self, Self::Table(_)) || reports == 1
     }
 }
 
@@ -310,9 +308,11 @@ pub struct Stream<'a> {
     markdown: Sections,
     /// With a baseline: the files of the reports so far.
     files: Vec<String>,
-    /// For the table: each result's row, and the result itself when the
-    /// fleet is one report (it gets the detailed view).
+    /// For the table: each result's row and the severity its worst-alarm
+    /// cell shows, and the result itself when the fleet is one report (it
+    /// gets the detailed view).
     rows: Vec<String>,
+    severities: Vec<Severity>,
     first: Option<Result<Entry<'a>, FileError>>,
 }
 
@@ -382,7 +382,7 @@ impl<'a> Maker<'a> {
                     text = sarif::results_piece(self.run.ladder, entry)?;
                 }
             }
-            Streamed::Table { .. } => {
+            Streamed::Table(_) => {
                 let baseline = self.run.gone.is_some();
                 text = table::fleet_row(&result, baseline).0.into_bytes();
             }
@@ -429,6 +429,7 @@ impl<'a> Stream<'a> {
             markdown: Sections::default(),
             files: Vec::new(),
             rows: Vec::new(),
+            severities: Vec::new(),
             first: None,
         }
     }
@@ -456,6 +457,7 @@ impl<'a> Stream<'a> {
             *sum += count;
         }
         let report = tally.is_ok();
+        let severity = tally.as_ref().map_or(Severity::Critical, |t| t.status);
         match tally {
             Ok(tally) => {
                 self.worst = self.worst.max(tally.status);
@@ -497,9 +499,10 @@ impl<'a> Stream<'a> {
                 sections.push(passing, section_chars, section)
             }
             Streamed::JsonLines | Streamed::Github | Streamed::Concise => out.write_all(&text),
-            Streamed::Table { .. } => {
+            Streamed::Table(_) => {
                 self.rows
                     .push(String::from_utf8(text).map_err(io::Error::other)?);
+                self.severities.push(severity);
                 Ok(())
             }
         }
@@ -554,25 +557,26 @@ impl<'a> Stream<'a> {
     }
 
     /// The table, as [`super::Table`] draws it for the whole run.
-    fn table(&self, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-        let one = self.counts.results() == 1;
+    fn table(&self, table: super::Table, out: &mut dyn Write) -> io::Result<()> {
+        let (one, quiet) = (self.counts.results() == 1, table.quiet);
         if let (true, false, Some(Ok(entry))) = (one, quiet, &self.first) {
             let mut run = self.run.clone();
             run.results = vec![Ok(entry.clone())];
-            let renderer = super::Table {
-                color: false,
-                quiet,
-                width: super::DEFAULT_WIDTH,
-                fit: false,
-            };
-            return renderer.render(&run, out);
+            return table.render(&run, out);
         }
         let mut text = Text { out, error: None };
         let drawn = (|| -> std::fmt::Result {
             use std::fmt::Write as _;
             if !quiet {
-                let header = table::fleet_header(self.run.gone.is_some());
-                table::plain_grid(&mut text, &header, &self.rows)?;
+                let baseline = self.run.gone.is_some();
+                if table.color || table.fit {
+                    let rows = self.rows.iter().map(String::as_str);
+                    text.write_str(
+                        &table.fleet_grid(baseline, rows.zip(self.severities.iter().copied())),
+                    )?;
+                } else {
+                    table::plain_grid(&mut text, &table::fleet_header(baseline), &self.rows)?;
+                }
                 writeln!(text, "{}", self.totals.line())?;
             }
             writeln!(text, "{}", self.counts.line())?;
@@ -653,7 +657,7 @@ impl<'a> Stream<'a> {
                 self.body.copy_to(out)?;
                 junit::write_tail(out)?;
             }
-            Streamed::Table { quiet } => self.table(quiet, out)?,
+            Streamed::Table(table) => self.table(table, out)?,
         }
         Ok(if !self.errors.is_empty() {
             Outcome::InputError

@@ -16,7 +16,7 @@ use crate::ladder::Stage;
 use crate::metric::format_count;
 
 /// Renders tables for people.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Table {
     /// Whether to colour severities with ANSI escapes.
     pub color: bool,
@@ -220,38 +220,48 @@ impl Table {
 
     fn fleet(&self, out: &mut String, run: &Run<'_>) {
         let baseline = run.gone.is_some();
-        let header = fleet_header(baseline);
+        let rows: Vec<(String, Severity)> = run
+            .results
+            .iter()
+            .map(|result| fleet_row(result, baseline))
+            .collect();
         if !self.fit && !self.color {
-            let rows: Vec<String> = run
-                .results
-                .iter()
-                .map(|result| fleet_row(result, baseline).0)
-                .collect();
-            let _ = plain_grid(out, &header, &rows);
+            let rows: Vec<String> = rows.into_iter().map(|(row, _)| row).collect();
+            let _ = plain_grid(out, &fleet_header(baseline), &rows);
         } else {
-            let mut grid = self.grid();
-            grid.set_header(header);
-            if !self.fit {
-                grid.set_content_arrangement(ContentArrangement::Disabled);
-            }
-            for result in &run.results {
-                let (text, severity) = fleet_row(result, baseline);
-                let row: Vec<Cell> = text
-                    .split(CELL)
-                    .enumerate()
-                    .map(|(i, text)| {
-                        if i == WORST_COLUMN {
-                            self.colored(Cell::new(text), severity)
-                        } else {
-                            Cell::new(text)
-                        }
-                    })
-                    .collect();
-                grid.add_row(row);
-            }
-            let _ = writeln!(out, "{grid}");
+            let rows = rows.iter().map(|(row, severity)| (row.as_str(), *severity));
+            out.push_str(&self.fleet_grid(baseline, rows));
         }
         let _ = writeln!(out, "{}", run.totals().line());
+    }
+
+    /// The fleet table drawn by comfy-table, coloured or fitted to the
+    /// width, from rows made by [`fleet_row`].
+    pub(crate) fn fleet_grid<'r>(
+        &self,
+        baseline: bool,
+        rows: impl Iterator<Item = (&'r str, Severity)>,
+    ) -> String {
+        let mut grid = self.grid();
+        grid.set_header(fleet_header(baseline));
+        if !self.fit {
+            grid.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        for (row, severity) in rows {
+            let cells: Vec<Cell> = row
+                .split(CELL)
+                .enumerate()
+                .map(|(i, text)| {
+                    if i == WORST_COLUMN {
+                        self.colored(Cell::new(text), severity)
+                    } else {
+                        Cell::new(text)
+                    }
+                })
+                .collect();
+            grid.add_row(cells);
+        }
+        format!("{grid}\n")
     }
 }
 

@@ -650,6 +650,52 @@ fn a_streamed_fleet_is_what_the_whole_run_writes() {
     }
 }
 
+/// The table for a terminal (coloured, fitted to its width) is drawn from
+/// the rows kept as the fleet is assessed, as the whole run draws it.
+#[test]
+fn a_streamed_coloured_or_fitted_table_is_what_the_whole_run_draws() {
+    let dir = generated_fleet(1_500);
+    let fleet = dir.path().to_str().unwrap();
+    for (color, columns) in [
+        ("always", None),
+        ("never", Some("90")),
+        ("always", Some("120")),
+    ] {
+        let output = |format_flag: &str| {
+            let mut command = scalectl();
+            command.args([
+                "assess",
+                fleet,
+                "tests/fleet",
+                format_flag,
+                "table",
+                "--color",
+                color,
+            ]);
+            if let Some(columns) = columns {
+                command.env("COLUMNS", columns);
+            }
+            command.output().unwrap()
+        };
+        let (streamed, whole) = (output("--format"), output("--output-format"));
+        let case = format!("--color {color}, COLUMNS {columns:?}");
+        assert_eq!(streamed.status.code(), whole.status.code(), "{case}");
+        assert!(streamed.stdout.len() > 100_000, "{case}");
+        let text = String::from_utf8_lossy(&streamed.stdout);
+        assert_eq!(text.contains("\x1b["), color == "always", "{case}");
+        if let (Some(columns), "never") = (columns, color) {
+            let widest = text
+                .lines()
+                .filter(|line| line.starts_with(['┌', '│', '╞', '├', '└']))
+                .map(|line| line.chars().count())
+                .max();
+            assert!(widest <= columns.parse().ok(), "{case}: {widest:?}");
+        }
+        assert!(streamed.stdout == whole.stdout, "{case}: stdout differs");
+        assert_eq!(streamed.stderr, whole.stderr, "{case}");
+    }
+}
+
 /// JSON written to a file goes straight to it, after room for its head
 /// (whose status is known only at the end): whether the status guessed from
 /// the first reports is right or wrong, the file is the whole run's.
