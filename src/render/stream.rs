@@ -569,13 +569,14 @@ impl<'a> Stream<'a> {
             use std::fmt::Write as _;
             if !quiet {
                 let baseline = self.run.gone.is_some();
-                if table.color || table.fit {
+                if table.fit {
                     let rows = self.rows.iter().map(String::as_str);
-                    text.write_str(
-                        &table.fleet_grid(baseline, rows.zip(self.severities.iter().copied())),
-                    )?;
+                    let rows = rows.zip(self.severities.iter().copied());
+                    text.write_str(&table.fleet_grid(baseline, rows))?;
                 } else {
-                    table::plain_grid(&mut text, &table::fleet_header(baseline), &self.rows)?;
+                    let header = table::fleet_header(baseline);
+                    let colors = table.color.then_some(self.severities.as_slice());
+                    table::plain_grid(&mut text, &header, &self.rows, colors)?;
                 }
                 writeln!(text, "{}", self.totals.line())?;
             }

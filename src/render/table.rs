@@ -225,9 +225,10 @@ impl Table {
             .iter()
             .map(|result| fleet_row(result, baseline))
             .collect();
-        if !self.fit && !self.color {
-            let rows: Vec<String> = rows.into_iter().map(|(row, _)| row).collect();
-            let _ = plain_grid(out, &fleet_header(baseline), &rows);
+        if !self.fit {
+            let (rows, severities): (Vec<String>, Vec<Severity>) = rows.into_iter().unzip();
+            let colors = self.color.then_some(severities.as_slice());
+            let _ = plain_grid(out, &fleet_header(baseline), &rows, colors);
         } else {
             let rows = rows.iter().map(|(row, severity)| (row.as_str(), *severity));
             out.push_str(&self.fleet_grid(baseline, rows));
@@ -235,8 +236,8 @@ impl Table {
         let _ = writeln!(out, "{}", run.totals().line());
     }
 
-    /// The fleet table drawn by comfy-table, coloured or fitted to the
-    /// width, from rows made by [`fleet_row`].
+    /// The fleet table fitted to the width by comfy-table, from rows made
+    /// by [`fleet_row`].
     pub(crate) fn fleet_grid<'r>(
         &self,
         baseline: bool,
@@ -355,6 +356,7 @@ pub(crate) fn plain_grid(
     out: &mut dyn std::fmt::Write,
     header: &[&str],
     rows: &[String],
+    colors: Option<&[Severity]>,
 ) -> std::fmt::Result {
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
@@ -374,30 +376,49 @@ pub(crate) fn plain_grid(
         line.push(right);
         line.push('\n');
     };
-    let row_line = |line: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-        line.push('│');
-        for (i, (w, cell)) in widths.iter().zip(cells).enumerate() {
-            if i > 0 {
-                line.push('┆');
+    let row_line =
+        |line: &mut String, cells: &mut dyn Iterator<Item = &str>, color: Option<Severity>| {
+            line.push('│');
+            for (i, (w, cell)) in widths.iter().zip(cells).enumerate() {
+                if i > 0 {
+                    line.push('┆');
+                }
+                let (start, end) = match color {
+                    Some(severity) if i == WORST_COLUMN => ansi(severity),
+                    _ => ("", ""),
+                };
+                line.push_str(start);
+                line.push(' ');
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', w - width(cell) + 1));
+                line.push_str(end);
             }
-            line.push(' ');
-            line.push_str(cell);
-            line.extend(std::iter::repeat_n(' ', w - width(cell) + 1));
-        }
-        line.push_str("│\n");
-    };
+            line.push_str("│\n");
+        };
     rule(&mut line, ['┌', '─', '┬', '┐']);
-    row_line(&mut line, &mut header.iter().copied());
+    row_line(&mut line, &mut header.iter().copied(), None);
     rule(&mut line, ['╞', '═', '╪', '╡']);
     out.write_str(&line)?;
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
         line.clear();
-        row_line(&mut line, &mut row.split(CELL));
+        let color = colors.and_then(|colors| colors.get(i).copied());
+        row_line(&mut line, &mut row.split(CELL), color);
         out.write_str(&line)?;
     }
     line.clear();
     rule(&mut line, ['└', '─', '┴', '┘']);
     out.write_str(&line)
+}
+
+/// The escapes comfy-table writes around a cell coloured for `severity`
+/// (see `Table::colored`), before and after it.
+fn ansi(severity: Severity) -> (&'static str, &'static str) {
+    match severity {
+        Severity::Critical => ("\x1b[38;5;9m\x1b[1m", "\x1b[0m"),
+        Severity::Warning => ("\x1b[38;5;11m", "\x1b[39m"),
+        Severity::Unknown => ("\x1b[38;5;13m\x1b[1m", "\x1b[0m"),
+        Severity::Ok => ("\x1b[38;5;10m", "\x1b[39m"),
+    }
 }
 
 /// The columns a cell takes on a terminal.
@@ -511,7 +532,48 @@ mod plain_tests {
             grid.add_row(row.to_vec());
         }
         let mut plain = String::new();
-        plain_grid(&mut plain, &header, &rows).unwrap();
+        plain_grid(&mut plain, &header, &rows, None).unwrap();
         assert_eq!(plain, format!("{grid}\n"));
+    }
+
+    /// Coloured, the plain grid paints the worst-alarm cells as comfy-table
+    /// does, for every severity.
+    #[test]
+    fn the_coloured_plain_grid_is_what_comfy_table_draws() {
+        let severities = [
+            Severity::Critical,
+            Severity::Warning,
+            Severity::Unknown,
+            Severity::Ok,
+        ];
+        let rows: Vec<String> = severities
+            .iter()
+            .enumerate()
+            .map(|(i, severity)| {
+                let worst = format!("{severity} rule-{}", "x".repeat(i));
+                let cells = [
+                    "a.yaml",
+                    "漢字",
+                    "1",
+                    "1 Startup",
+                    "2 Growing",
+                    &worst,
+                    "-",
+                    "$50/month",
+                ];
+                cells.join(CELL)
+            })
+            .collect();
+        let table = Table {
+            color: true,
+            quiet: false,
+            width: DEFAULT_WIDTH,
+            fit: false,
+        };
+        let comfy = table.fleet_grid(false, rows.iter().map(String::as_str).zip(severities));
+        let mut plain = String::new();
+        plain_grid(&mut plain, &fleet_header(false), &rows, Some(&severities)).unwrap();
+        assert!(plain.contains("\x1b["));
+        assert_eq!(plain, comfy);
     }
 }
