@@ -572,7 +572,7 @@ impl<'a> Stream<'a> {
                 if table.fit {
                     let rows = self.rows.iter().map(String::as_str);
                     let rows = rows.zip(self.severities.iter().copied());
-                    text.write_str(&table.fleet_grid(baseline, rows))?;
+                    table.fleet_grid(&mut text, baseline, rows)?;
                 } else {
                     let header = table::fleet_header(baseline);
                     let colors = table.color.then_some(self.severities.as_slice());

@@ -231,7 +231,7 @@ impl Table {
             let _ = plain_grid(out, &fleet_header(baseline), &rows, colors);
         } else {
             let rows = rows.iter().map(|(row, severity)| (row.as_str(), *severity));
-            out.push_str(&self.fleet_grid(baseline, rows));
+            let _ = self.fleet_grid(out, baseline, rows);
         }
         let _ = writeln!(out, "{}", run.totals().line());
     }
@@ -240,9 +240,10 @@ impl Table {
     /// by [`fleet_row`].
     pub(crate) fn fleet_grid<'r>(
         &self,
+        out: &mut dyn std::fmt::Write,
         baseline: bool,
         rows: impl Iterator<Item = (&'r str, Severity)>,
-    ) -> String {
+    ) -> std::fmt::Result {
         let mut grid = self.grid();
         grid.set_header(fleet_header(baseline));
         if !self.fit {
@@ -262,7 +263,12 @@ impl Table {
                 .collect();
             grid.add_row(cells);
         }
-        format!("{grid}\n")
+        // A line at a time: `{grid}` would join every line into one more copy.
+        for line in grid.lines() {
+            out.write_str(&line)?;
+            out.write_char('\n')?;
+        }
+        Ok(())
     }
 }
 
@@ -570,7 +576,14 @@ mod plain_tests {
             width: DEFAULT_WIDTH,
             fit: false,
         };
-        let comfy = table.fleet_grid(false, rows.iter().map(String::as_str).zip(severities));
+        let mut comfy = String::new();
+        table
+            .fleet_grid(
+                &mut comfy,
+                false,
+                rows.iter().map(String::as_str).zip(severities),
+            )
+            .unwrap();
         let mut plain = String::new();
         plain_grid(&mut plain, &fleet_header(false), &rows, Some(&severities)).unwrap();
         assert!(plain.contains("\x1b["));
