@@ -1,7 +1,7 @@
 //! A fleet written as it is assessed, so that memory is bounded by the
 //! results in flight and not by the fleet: JSON, JSON Lines, GitHub
-//! annotations, the concise lines, JUnit, SARIF, Markdown and the plain
-//! table, byte for byte what their renderers write for the whole run.
+//! annotations, the concise lines, JUnit, SARIF, Markdown and the table,
+//! byte for byte what their renderers write for the whole run.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, Write};

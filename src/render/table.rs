@@ -236,8 +236,9 @@ impl Table {
         let _ = writeln!(out, "{}", run.totals().line());
     }
 
-    /// The fleet table fitted to the width by comfy-table, from rows made
-    /// by [`fleet_row`].
+    /// The fleet table drawn by comfy-table, from rows made by
+    /// [`fleet_row`]: what a table fitted to the width is drawn with (and
+    /// what the plain grid is held equal to).
     pub(crate) fn fleet_grid<'r>(
         &self,
         out: &mut dyn std::fmt::Write,
