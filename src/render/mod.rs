@@ -2,6 +2,7 @@
 
 pub mod checklist;
 mod concise;
+mod fitted;
 pub mod forecast;
 mod github;
 mod json;

@@ -570,9 +570,7 @@ impl<'a> Stream<'a> {
             if !quiet {
                 let baseline = self.run.gone.is_some();
                 if table.fit {
-                    let rows = self.rows.iter().map(String::as_str);
-                    let rows = rows.zip(self.severities.iter().copied());
-                    table.fleet_grid(&mut text, baseline, rows)?;
+                    table.fleet_grid(&mut text, baseline, &self.rows, &self.severities)?;
                 } else {
                     let header = table::fleet_header(baseline);
                     let colors = table.color.then_some(self.severities.as_slice());

@@ -4,9 +4,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table as Grid, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table as Grid, Width, presets,
+};
 
-use super::{Entry, Renderer, Run};
+use super::{Entry, Renderer, Run, fitted};
 use crate::baseline::{Change, ReportChange};
 use crate::engine::{
     Assessment, Severity, cost_range_text, format_dollars, format_value, signed_dollars,
@@ -220,56 +222,72 @@ impl Table {
 
     fn fleet(&self, out: &mut String, run: &Run<'_>) {
         let baseline = run.gone.is_some();
-        let rows: Vec<(String, Severity)> = run
+        let (rows, severities): (Vec<String>, Vec<Severity>) = run
             .results
             .iter()
             .map(|result| fleet_row(result, baseline))
-            .collect();
-        if !self.fit {
-            let (rows, severities): (Vec<String>, Vec<Severity>) = rows.into_iter().unzip();
+            .unzip();
+        if self.fit {
+            let _ = self.fleet_grid(out, baseline, &rows, &severities);
+        } else {
             let colors = self.color.then_some(severities.as_slice());
             let _ = plain_grid(out, &fleet_header(baseline), &rows, colors);
-        } else {
-            let rows = rows.iter().map(|(row, severity)| (row.as_str(), *severity));
-            let _ = self.fleet_grid(out, baseline, rows);
         }
         let _ = writeln!(out, "{}", run.totals().line());
     }
 
-    /// The fleet table drawn by comfy-table, from rows made by
-    /// [`fleet_row`]: what a table fitted to the width is drawn with (and
-    /// what the plain grid is held equal to).
-    pub(crate) fn fleet_grid<'r>(
+    /// The fleet table fitted to the width, from rows made by
+    /// [`fleet_row`] and their severities: comfy-table's layout of the whole
+    /// table, drawn a batch of rows at a time (see [`fitted`]).
+    pub(crate) fn fleet_grid(
         &self,
         out: &mut dyn std::fmt::Write,
         baseline: bool,
-        rows: impl Iterator<Item = (&'r str, Severity)>,
+        rows: &[String],
+        severities: &[Severity],
     ) -> std::fmt::Result {
-        let mut grid = self.grid();
-        grid.set_header(fleet_header(baseline));
-        if !self.fit {
+        self.fleet_grid_in(out, baseline, rows, severities, fitted::BATCH)
+    }
+
+    fn fleet_grid_in(
+        &self,
+        out: &mut dyn std::fmt::Write,
+        baseline: bool,
+        rows: &[String],
+        severities: &[Severity],
+        batch: usize,
+    ) -> std::fmt::Result {
+        let header = fleet_header(baseline);
+        let widths = fitted::content_widths(self.width, &header, rows);
+        let fixed = widths
+            .iter()
+            .map(|&width| ColumnConstraint::Absolute(Width::Fixed(width.saturating_add(2))));
+        fitted::draw_in_batches(out, rows.len(), batch, |range, with_header| {
+            let mut grid = self.grid();
             grid.set_content_arrangement(ContentArrangement::Disabled);
-        }
-        for (row, severity) in rows {
-            let cells: Vec<Cell> = row
-                .split(CELL)
-                .enumerate()
-                .map(|(i, text)| {
-                    if i == WORST_COLUMN {
-                        self.colored(Cell::new(text), severity)
-                    } else {
-                        Cell::new(text)
-                    }
-                })
-                .collect();
-            grid.add_row(cells);
-        }
-        // A line at a time: `{grid}` would join every line into one more copy.
-        for line in grid.lines() {
-            out.write_str(&line)?;
-            out.write_char('\n')?;
-        }
-        Ok(())
+            if with_header {
+                grid.set_header(header.clone());
+            }
+            for (row, &severity) in rows[range.clone()].iter().zip(&severities[range]) {
+                grid.add_row(self.fleet_cells(row, severity));
+            }
+            grid.set_constraints(fixed.clone());
+            grid
+        })
+    }
+
+    /// A kept fleet row as comfy-table cells, its worst alarm coloured.
+    fn fleet_cells(&self, row: &str, severity: Severity) -> Vec<Cell> {
+        row.split(CELL)
+            .enumerate()
+            .map(|(i, text)| {
+                if i == WORST_COLUMN {
+                    self.colored(Cell::new(text), severity)
+                } else {
+                    Cell::new(text)
+                }
+            })
+            .collect()
     }
 }
 
@@ -518,6 +536,25 @@ pub fn change_summary(change: &ReportChange) -> String {
 mod plain_tests {
     use super::*;
 
+    /// The fleet table as comfy-table draws it given every row at once:
+    /// what the plain grid and the fitted table are held equal to.
+    pub(crate) fn whole_table(
+        table: &Table,
+        baseline: bool,
+        rows: &[String],
+        severities: &[Severity],
+    ) -> String {
+        let mut grid = table.grid();
+        grid.set_header(fleet_header(baseline));
+        if !table.fit {
+            grid.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        for (row, &severity) in rows.iter().zip(severities) {
+            grid.add_row(table.fleet_cells(row, severity));
+        }
+        format!("{grid}\n")
+    }
+
     /// The plain grid is comfy-table's, character for character, for wide,
     /// combining and narrow text alike.
     #[test]
@@ -577,17 +614,120 @@ mod plain_tests {
             width: DEFAULT_WIDTH,
             fit: false,
         };
-        let mut comfy = String::new();
-        table
-            .fleet_grid(
-                &mut comfy,
-                false,
-                rows.iter().map(String::as_str).zip(severities),
-            )
-            .unwrap();
+        let comfy = whole_table(&table, false, &rows, &severities);
         let mut plain = String::new();
         plain_grid(&mut plain, &fleet_header(false), &rows, Some(&severities)).unwrap();
         assert!(plain.contains("\x1b["));
         assert_eq!(plain, comfy);
+    }
+}
+
+#[cfg(test)]
+mod fitted_tests {
+    use super::plain_tests::whole_table;
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEVERITIES: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Warning,
+        Severity::Unknown,
+        Severity::Ok,
+    ];
+
+    fn fitted(
+        table: &Table,
+        baseline: bool,
+        rows: &[String],
+        severities: &[Severity],
+        batch: usize,
+    ) -> String {
+        let mut out = String::new();
+        table
+            .fleet_grid_in(&mut out, baseline, rows, severities, batch)
+            .unwrap();
+        out
+    }
+
+    /// A fleet's worth of rows like real ones, more than a batch of them,
+    /// fitted to common widths, is comfy-table's layout of the whole table.
+    #[test]
+    fn a_fitted_fleet_is_what_comfy_table_draws_from_every_row() {
+        let rows: Vec<String> = (0..fitted::BATCH * 2 + 7)
+            .map(|i| {
+                let worst = if i % 3 == 0 {
+                    "ok"
+                } else {
+                    "critical db-cpu-over-threshold"
+                };
+                let file = format!("fleet/team-{}/service-{i}.yaml", i % 17);
+                let service = format!("checkout api {}", "x".repeat(i % 40));
+                let users = format_count(i as u64 * 977);
+                [
+                    file.as_str(),
+                    &service,
+                    &users,
+                    "2 Growing",
+                    "3 Scaling out",
+                    worst,
+                    "$1,200",
+                    "$500-$2,000/month",
+                ]
+                .join(CELL)
+            })
+            .collect();
+        let severities: Vec<Severity> = (0..rows.len()).map(|i| SEVERITIES[i % 4]).collect();
+        for (width, color) in [(60, false), (90, true), (120, false), (200, true)] {
+            let table = Table {
+                color,
+                quiet: false,
+                width,
+                fit: true,
+            };
+            let drawn = fitted(&table, false, &rows, &severities, fitted::BATCH);
+            assert_eq!(
+                drawn,
+                whole_table(&table, false, &rows, &severities),
+                "width {width}"
+            );
+        }
+    }
+
+    /// Cell text that wraps: words, runs of spaces, long words, wide and
+    /// combining characters, emoji joined into one grapheme, new lines.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z]{0,12}",
+            "[a-z ./-]{0,40}",
+            "[a-z漢é\u{301}🙂\u{200d}\u{200b} ]{0,30}",
+            "[a-z \n]{0,20}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever the cells, the width and the batch size, the table drawn
+        /// a batch at a time is comfy-table's layout of the whole table.
+        #[test]
+        fn fitted_batches_are_what_comfy_table_draws_from_every_row(
+            width in 1u16..220,
+            baseline in any::<bool>(),
+            color in any::<bool>(),
+            batch in 1usize..5,
+            rows in prop::collection::vec(
+                (prop::collection::vec(cell(), 9), 0usize..4),
+                0..12,
+            ),
+        ) {
+            let columns = fleet_header(baseline).len();
+            let (rows, severities): (Vec<String>, Vec<Severity>) = rows
+                .iter()
+                .map(|(cells, severity)| (cells[..columns].join(CELL), SEVERITIES[*severity]))
+                .unzip();
+            let table = Table { color, quiet: false, width, fit: true };
+            prop_assert_eq!(
+                fitted(&table, baseline, &rows, &severities, batch),
+                whole_table(&table, baseline, &rows, &severities)
+            );
+        }
     }
 }
