@@ -53,15 +53,17 @@ fn column<'a>(
 /// fitted to `width` columns.
 pub(crate) fn content_widths(width: u16, header: &[&str], rows: &[String]) -> Vec<u16> {
     let columns = header.len();
-    let widest: Vec<u16> = (0..columns)
-        .map(|index| {
-            column(header, rows, index)
-                .flat_map(|cell| cell.split('\n'))
-                .map(|line| u16::try_from(line.width()).unwrap_or(u16::MAX).max(1))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let mut widest = vec![0; columns];
+    let cells = header.iter().copied().enumerate();
+    let cells = cells.chain(rows.iter().flat_map(|row| row.split(CELL).enumerate()));
+    for (index, cell) in cells {
+        if let Some(widest) = widest.get_mut(index) {
+            for line in cell.split('\n') {
+                let width = u16::try_from(line.width()).unwrap_or(u16::MAX).max(1);
+                *widest = width.max(*widest);
+            }
+        }
+    }
     let mut state = Arrangement {
         widths: vec![None; columns],
         remaining_width: usize::from(width)
