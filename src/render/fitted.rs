@@ -31,8 +31,8 @@ fn border_columns(columns: usize) -> usize {
 /// Each cell's padding, left plus right.
 const PADDING: usize = 2;
 
-/// A line that comfy-table keeps on the line it is filling only while more
-/// than this many columns are left on it.
+/// A wrapped line is finished once no more than this many of its columns
+/// are left free.
 const MIN_FREE: usize = 2;
 
 /// The cells of column `index`: the header's, then each row's.
