@@ -3,154 +3,16 @@
 
 use serde::Serialize;
 
+pub(crate) mod catalog;
+
 use crate::engine::{Severity, rule_alarm};
 use crate::ladder::Ladder;
 use crate::metric::{Metric, format_number};
 use crate::metrics::Report;
 
-/// How an item gets its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// Derived from a metric through the ladder's rule on it.
-    Measured(Metric),
-    /// Answered in the report's `checklist:` map.
-    Manual,
-    /// Only measured straight from a source; never answered by hand.
-    Collected,
-}
-
-/// One checklist item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Item {
-    /// Stable id, used as the key in a report's `checklist:` map.
-    pub id: &'static str,
-    /// What the item asks, for manual items; measured items build theirs from the ladder.
-    pub text: &'static str,
-    /// Where the answer comes from.
-    pub answer: Answer,
-}
-
-/// One section of the checklist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section {
-    /// Stable id.
-    pub id: &'static str,
-    /// Heading.
-    pub title: &'static str,
-    /// The items, in order.
-    pub items: &'static [Item],
-}
-
-const fn manual(id: &'static str, text: &'static str) -> Item {
-    Item {
-        id,
-        text,
-        answer: Answer::Manual,
-    }
-}
-
-const fn measured(id: &'static str, metric: Metric, text: &'static str) -> Item {
-    Item {
-        id,
-        text,
-        answer: Answer::Measured(metric),
-    }
-}
-
-/// The id of the section that only applies once the ladder runs read replicas.
-pub const READ_REPLICAS: &str = "read_replicas";
-
-/// The article's checklist.
-pub const SECTIONS: [Section; 5] = [
-    Section {
-        id: "measurement",
-        title: "Measurement",
-        items: &[
-            measured("db_cpu_under_70", Metric::DbCpuPct, "Database CPU"),
-            measured(
-                "api_p95_under_200ms",
-                Metric::ApiP95Ms,
-                "API p95 response time",
-            ),
-            measured(
-                "db_connections_under_max",
-                Metric::DbConnectionsPct,
-                "Database connections in use",
-            ),
-            manual(
-                "bottleneck_identified",
-                "Bottleneck identified (is it really the database?)",
-            ),
-        ],
-    },
-    Section {
-        id: "before_optimization",
-        title: "Before optimization",
-        items: &[
-            manual("indexes_optimized", "Database indexes optimized"),
-            manual("slow_queries_fixed", "Slow queries identified and fixed"),
-            manual("n_plus_one_eliminated", "N+1 queries eliminated"),
-            manual("connection_pooling", "Connection pooling implemented"),
-        ],
-    },
-    Section {
-        id: "caching",
-        title: "Caching",
-        items: &[
-            manual("redis_cache", "Redis cache implemented"),
-            measured(
-                "cache_hit_rate_over_80",
-                Metric::CacheHitRatePct,
-                "Cache hit rate",
-            ),
-            manual(
-                "cache_invalidation_strategy",
-                "Cache invalidation strategy clear",
-            ),
-            manual("cache_monitoring", "Monitoring on cache hits and misses"),
-        ],
-    },
-    Section {
-        id: READ_REPLICAS,
-        title: "Read replicas",
-        items: &[
-            manual("read_replicas_deployed", "Read replicas deployed"),
-            measured(
-                "replication_lag_under_100ms",
-                Metric::ReplicationLagMs,
-                "Replication lag",
-            ),
-            manual(
-                "read_traffic_distributed",
-                "Read traffic distributed across replicas",
-            ),
-            manual("failover_tested", "Failover tested"),
-        ],
-    },
-    Section {
-        id: "monitoring",
-        title: "Monitoring",
-        items: &[
-            manual(
-                "db_metrics_monitored",
-                "Database metrics monitored (CPU, memory, connections)",
-            ),
-            manual("alerts_set", "Alerts set (CPU, connections)"),
-            manual("query_performance_monitored", "Query performance monitored"),
-            manual("response_times_trending", "Response times trending"),
-        ],
-    },
-];
-
-/// Every item, in checklist order.
-pub fn items() -> impl Iterator<Item = &'static Item> {
-    SECTIONS.iter().flat_map(|section| section.items.iter())
-}
-
-/// The item with this id.
-pub fn item(id: &str) -> Option<&'static Item> {
-    items().find(|item| item.id == id)
-}
+pub use catalog::{
+    Answer, DB_BUFFER_CACHE, Item, READ_REPLICAS, SECTIONS, Section, item, items,
+};
 
 /// The state of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -213,13 +75,6 @@ pub struct Measured {
     /// Where and how it was read: the server and the views or commands used.
     pub read_from: String,
 }
-
-/// The extra caching item measured from PostgreSQL only: its own buffer cache.
-pub const DB_BUFFER_CACHE: Item = Item {
-    id: "db_buffer_cache_hit",
-    text: "PostgreSQL buffer cache hit ratio",
-    answer: Answer::Collected,
-};
 
 /// A section with its answered items.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,11 @@
 use std::cmp::Reverse;
 
 use super::findings::BUILTIN_ALARMS;
-use super::{Alarm, Assessment, Severity, cost_range_text, format_dollars, stage_label};
-use crate::ladder::{Effort, Ladder, Stage};
+use super::{
+    Action, Alarm, Assessment, Bottleneck, ConditionCheck, ItemState, Severity,
+    cost_range_text, format_dollars, stage_label,
+};
+use crate::ladder::{Condition, Effort, Ladder, Rule, Stage};
 use crate::metric::{Metric, format_count, format_number};
 use crate::metrics::Report;
 
@@ -61,41 +64,128 @@ fn rungs(count: u32) -> String {
     }
 }
 
+/// "db-cpu is critical (82% over 70%)": a trigger and what it observed.
+fn trigger_text(a: &Assessment<'_>, trigger: &Rule) -> String {
+    let alarm = a.alarms.iter().find(|alarm| alarm.rule == trigger.id);
+    let observed = alarm.map_or_else(String::new, |alarm| {
+        format!(
+            " ({}{unit} {} {}{unit})",
+            format_number(alarm.observed),
+            trigger.direction.word(),
+            format_number(trigger.critical),
+            unit = trigger.metric.unit()
+        )
+    });
+    format!("{} is critical{observed}", trigger.id)
+}
+
+/// A condition of a move, judged, in words: "the cheap fixes are not all
+/// done (indexes_optimized not answered, ...)", "users are near stage 3
+/// (85,000; near from 50,000)".
+pub fn condition_text(check: &ConditionCheck, to: Option<&Stage>) -> String {
+    let count = |value: Option<f64>| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        value.map_or_else(|| "?".to_owned(), |v| format_count(v as u64))
+    };
+    let to = to.map_or_else(|| "the next stage".to_owned(), stage_label);
+    match check.id {
+        Condition::CheapFixesDone if check.held => "the cheap fixes are done".to_owned(),
+        Condition::CheapFixesDone => {
+            let missing: Vec<String> = check
+                .items
+                .iter()
+                .filter(|(_, state)| *state != ItemState::Done)
+                .map(|(id, state)| format!("{id} {}", state.words()))
+                .collect();
+            format!("the cheap fixes are not all done ({})", missing.join(", "))
+        }
+        Condition::UsersNearNext if check.held => format!(
+            "{} users are near {to} (from {})",
+            count(check.observed),
+            count(check.threshold)
+        ),
+        Condition::UsersNearNext => format!(
+            "{} users are short of the {} that count as near {to}",
+            count(check.observed),
+            count(check.threshold)
+        ),
+        Condition::ShardsAtCapacity => match (check.observed, check.threshold) {
+            (Some(_), Some(_)) => format!(
+                "{} of {} shards are hot{}",
+                count(check.observed),
+                count(check.threshold),
+                if check.held {
+                    ": every shard is at capacity"
+                } else {
+                    ", not every shard"
+                }
+            ),
+            _ => "whether every shard is at capacity is not reported (db_shards, db_shards_hot)"
+                .to_owned(),
+        },
+    }
+}
+
+fn conditions_text(checks: &[ConditionCheck], to: Option<&Stage>, held: bool) -> String {
+    checks
+        .iter()
+        .filter(|check| check.held == held)
+        .map(|check| condition_text(check, to))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub(super) fn reason(a: &Assessment<'_>) -> String {
     let in_use = a.in_use();
     let recommended = a.recommended_stage;
-    if let Some(trigger) = a.triggers.first() {
-        let alarm = a.alarms.iter().find(|alarm| alarm.rule == trigger.id);
-        let observed = alarm.map_or_else(String::new, |alarm| {
-            format!(
-                " ({}{unit} {} {}{unit})",
-                format_number(alarm.observed),
-                trigger.direction.word(),
-                format_number(trigger.critical),
-                unit = trigger.metric.unit()
-            )
-        });
-        if recommended.id > in_use.id {
-            return format!(
-                "{} is critical{observed}, the trigger to move up from {}",
-                trigger.id,
-                stage_label(in_use)
-            );
-        }
+    let d = &a.decision;
+    if let Some(trigger) = d.trigger {
+        let fired = trigger_text(a, trigger);
         if in_use.id > a.stage.id {
             return format!(
-                "{} is critical{observed}, but {} is already above the {} that {} users need: relieve it within the rung instead of moving further up",
-                trigger.id,
+                "{fired}, but {} is already above the {} that {} users need: relieve it within the rung instead of moving further up",
                 stage_label(in_use),
                 stage_label(a.stage),
                 format_count(a.users)
             );
         }
-        return format!(
-            "{} is critical{observed}, but {} is the top of the ladder",
-            trigger.id,
-            stage_label(in_use)
-        );
+        match d.action {
+            Action::Move if d.conditions.is_empty() && in_use.id < a.stage.id => {}
+            Action::Move if d.conditions.is_empty() => {
+                return format!(
+                    "{fired}, the trigger to move up from {}",
+                    stage_label(in_use)
+                );
+            }
+            Action::Move => {
+                return format!(
+                    "{fired}, the trigger to move up from {}, and the move is due: {}",
+                    stage_label(in_use),
+                    conditions_text(&d.conditions, d.move_to, true)
+                );
+            }
+            Action::FixFirst => {
+                return format!(
+                    "{fired}, the trigger to move up from {}, but fix first: {}",
+                    stage_label(in_use),
+                    conditions_text(&d.conditions, d.move_to, false)
+                );
+            }
+            Action::Relieve if d.move_to.is_some() => {
+                return format!(
+                    "{fired}, but the move to {} is not due: {}; relieve it within {}",
+                    d.move_to.map(stage_label).unwrap_or_default(),
+                    conditions_text(&d.conditions, d.move_to, false),
+                    stage_label(in_use)
+                );
+            }
+            _ => {
+                return format!(
+                    "{fired}, but {} is the top of the ladder",
+                    stage_label(in_use)
+                );
+            }
+        }
     }
     if recommended.id > in_use.id {
         let behind = a.stage.id - in_use.id;
@@ -110,22 +200,39 @@ pub(super) fn reason(a: &Assessment<'_>) -> String {
             );
         }
         return format!(
-            "{} users is past the range of {}",
+            "{} users is beyond {}, built for fewer than {} users",
             format_count(a.users),
-            stage_label(in_use)
-        );
-    }
-    if in_use.id > recommended.id {
-        return format!(
-            "{} users fit {}, and no trigger of the architecture in use has fired",
-            format_count(a.users),
-            stage_label(recommended)
+            stage_label(in_use),
+            format_count(in_use.users_max.unwrap_or(in_use.users_min))
         );
     }
     let critical = a
         .alarms
         .iter()
         .find(|alarm| alarm.severity == Severity::Critical && !is_builtin(&alarm.rule));
+    if in_use.id > a.stage.id {
+        return match (d.action, critical) {
+            (Action::Relieve, Some(alarm)) => format!(
+                "{} is critical on {}, which is above the {} that {} users need: relieve it within the rung, and simplify only once it is cool",
+                alarm.rule,
+                stage_label(in_use),
+                stage_label(a.stage),
+                format_count(a.users)
+            ),
+            (Action::Simplify, _) => format!(
+                "{} users fit {}, and no trigger of the architecture in use has fired",
+                format_count(a.users),
+                stage_label(recommended)
+            ),
+            _ => format!(
+                "{} runs one rung above the {} of its {} users, as the conditions of that move allow: {}",
+                stage_label(in_use),
+                stage_label(a.stage),
+                format_count(a.users),
+                conditions_text(&d.conditions, Some(in_use), true)
+            ),
+        };
+    }
     match critical {
         Some(alarm) => format!(
             "{} users fit {}; {} is critical but is not the trigger to move up from it, so relieve it within the rung",
@@ -166,7 +273,8 @@ fn move_text(verb: &str, stage: &Stage) -> String {
 pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -> Vec<String> {
     let in_use = a.in_use();
     let recommended = a.recommended_stage;
-    let moving = recommended.id > in_use.id;
+    let d = &a.decision;
+    let moving = d.action == Action::Move;
     let mut steps = Vec::new();
 
     let mut findings: Vec<&Alarm> = a.alarms.iter().collect();
@@ -177,13 +285,28 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
             alarm.rule, alarm.severity, alarm.remedy
         ));
     }
+    if d.action == Action::Simplify {
+        return steps;
+    }
 
+    // Rule 1: measure before optimising. A slow API with the database not
+    // measured cannot tell which of the two is the bottleneck.
+    if d.bottleneck == Some(Bottleneck::Unknown)
+        && report.checklist.0.get("bottleneck_identified") != Some(&true)
+    {
+        steps.push(
+            "Measure the database (db_cpu_pct) before acting on the slow API: is the bottleneck really the database? [checklist: bottleneck_identified]"
+                .to_owned(),
+        );
+    }
+
+    // Rule 2: the database first, and cheaply, when it is the bottleneck.
     let database_alarm = a.alarms.iter().any(|alarm| {
         ladder
             .rule(&alarm.rule)
             .is_some_and(|rule| DATABASE_METRICS.contains(&rule.metric))
     });
-    if moving || database_alarm {
+    if (moving || database_alarm) && d.bottleneck != Some(Bottleneck::Application) {
         for (id, text) in CHEAP_FIXES {
             if report.checklist.0.get(id) != Some(&true) {
                 steps.push(format!("{text} [checklist: {id}]"));
@@ -191,16 +314,70 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
         }
     }
 
-    let critical_rule = a
-        .alarms
-        .iter()
-        .any(|alarm| alarm.severity == Severity::Critical && ladder.rule(&alarm.rule).is_some());
-    if critical_rule && !moving {
-        steps.push(format!(
-            "Within {}: {}",
-            stage_label(in_use),
-            in_use.relieve
-        ));
+    // Relief within the rung, for each critical alarm that the rung in use
+    // has a relief for, when the move does not answer it.
+    if !moving {
+        for alarm in a.alarms.iter().filter(|alarm| alarm.severity == Severity::Critical) {
+            let Some(rule) = ladder.rule(&alarm.rule) else {
+                continue;
+            };
+            if rule.metric == Metric::ApiP95Ms && d.bottleneck != Some(Bottleneck::Application) {
+                continue;
+            }
+            if let Some(relief) = in_use.relieve.get(&rule.id) {
+                steps.push(format!("Within {}: {relief}", stage_label(in_use)));
+            }
+        }
+    }
+
+    // The move a trigger calls for, when its conditions do not hold yet.
+    if let (Some(trigger), Some(to), false) = (d.trigger, d.move_to, moving) {
+        let step = match d.action {
+            Action::FixFirst => {
+                let others: Vec<String> = d
+                    .conditions
+                    .iter()
+                    .filter(|check| !check.held && check.id != Condition::CheapFixesDone)
+                    .map(|check| condition_goal(check, Some(to)))
+                    .collect();
+                let fixes = d
+                    .conditions
+                    .iter()
+                    .find(|check| check.id == Condition::CheapFixesDone)
+                    .map(|check| {
+                        check
+                            .items
+                            .iter()
+                            .filter(|(_, state)| *state != ItemState::Done)
+                            .map(|(id, state)| format!("{id} ({})", state.words()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                let mut step = format!(
+                    "Move to {} only if {} stays {} {}{} once these are done: {fixes}",
+                    stage_label(to),
+                    trigger.title,
+                    trigger.direction.word(),
+                    format_number(trigger.critical),
+                    trigger.metric.unit(),
+                );
+                if !others.is_empty() {
+                    step.push_str(&format!("; or once {}", others.join(" or ")));
+                }
+                step
+            }
+            _ => format!(
+                "Move to {} only once {}",
+                stage_label(to),
+                d.conditions
+                    .iter()
+                    .map(|check| condition_goal(check, Some(to)))
+                    .collect::<Vec<_>>()
+                    .join(if in_use.move_when.all.is_empty() { " or " } else { " and " })
+            ),
+        };
+        steps.push(step);
     }
 
     if moving {
@@ -229,7 +406,10 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
             }
             previous = rung;
         }
-        if let Some(refactor) = ladder.refactor() {
+        if let Some(refactor) = ladder
+            .refactor()
+            .filter(|refactor| refactor.applies(a.users, recommended.id))
+        {
             steps.push(format!(
                 "Plan the move rather than wait for it: a planned refactor costs {}, and customers don't notice; a panicked rebuild after the system slows down costs {}, with revenue paused",
                 effort_text(&refactor.planned),
@@ -238,7 +418,7 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
         }
         return steps;
     }
-    if in_use.id > a.stage.id {
+    if in_use.id > a.stage.id || d.trigger.is_some() {
         return steps;
     }
     if a.alarms.is_empty() {
@@ -264,6 +444,24 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                     )
                 })
                 .collect();
+            if !conditions.is_empty() && !in_use.move_when.is_empty() {
+                let checks =
+                    super::decision::check_conditions(&in_use.move_when, report, ladder, next);
+                let last = conditions.len() - 1;
+                if super::decision::met(&in_use.move_when, &checks) {
+                    conditions[last].push_str(&format!(
+                        " (its conditions hold already: {})",
+                        conditions_text(&checks, Some(next), true)
+                    ));
+                } else {
+                    let goals: Vec<String> = checks
+                        .iter()
+                        .map(|check| condition_goal(check, Some(next)))
+                        .collect();
+                    let join = if in_use.move_when.all.is_empty() { " or " } else { " and " };
+                    conditions[last].push_str(&format!(" once {}", goals.join(join)));
+                }
+            }
             if let Some(max) = in_use.users_max.filter(|&max| max > a.users) {
                 conditions.push(format!("users reach {}", format_count(max)));
             }
@@ -271,7 +469,7 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                 steps.push(format!(
                     "Plan for {} when {}",
                     stage_label(next),
-                    conditions.join(" or ")
+                    conditions.join(", or ")
                 ));
             }
         }
@@ -281,4 +479,35 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
         )),
     }
     steps
+}
+
+/// What a condition asks for, without its state: "the cheap fixes are done",
+/// "users reach 50,000", "every shard is at capacity".
+fn condition_goal(check: &ConditionCheck, to: Option<&Stage>) -> String {
+    match check.id {
+        Condition::CheapFixesDone => "the cheap fixes are done".to_owned(),
+        Condition::UsersNearNext => match (check.threshold, to) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (Some(near), _) => format!(
+                "users reach {}{}",
+                format_count(near as u64),
+                check
+                    .observed
+                    .map(|now| format!(" (now {})", format_count(now as u64)))
+                    .unwrap_or_default()
+            ),
+            (None, Some(to)) => format!("users near {}", stage_label(to)),
+            (None, None) => "users near the next stage".to_owned(),
+        },
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Condition::ShardsAtCapacity => match (check.observed, check.threshold) {
+            (Some(hot), Some(shards)) => format!(
+                "every shard is at capacity (now {} of {} hot)",
+                format_count(hot as u64),
+                format_count(shards as u64)
+            ),
+            _ => "every shard is at capacity (not reported: set db_shards and db_shards_hot)"
+                .to_owned(),
+        },
+    }
 }

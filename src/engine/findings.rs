@@ -13,9 +13,14 @@ use crate::metric::format_count;
 pub const NOT_MEASURED: &str = "not-measured";
 /// The id of the finding for a report observed too long ago.
 pub const STALE_REPORT: &str = "stale-report";
+/// The id of the finding for a report whose measurements do not fit the
+/// architecture it says it runs.
+pub const STAGE_MISMATCH: &str = "stage-mismatch";
+/// The id of the finding for a percentage that looks like a fraction.
+pub const PERCENT_AS_FRACTION: &str = "percent-as-fraction";
 
 /// The findings scalectl raises on its own, with what they check.
-pub const BUILTIN_ALARMS: [(&str, &str); 5] = [
+pub const BUILTIN_ALARMS: [(&str, &str); 7] = [
     (
         NOT_MEASURED,
         "Unknown when the report measures none of the metrics the ladder's rules check (it has users and nothing else): nothing could be checked, so the report cannot pass. It fails the gate unless --allow-unmeasured is given. Measure before optimizing.",
@@ -25,12 +30,20 @@ pub const BUILTIN_ALARMS: [(&str, &str); 5] = [
         "Warning when the report's observed_at is older than --max-age (30 days by default): the numbers may no longer describe the system.",
     ),
     (
+        PERCENT_AS_FRACTION,
+        "Warning when db_cpu_pct or cache_hit_rate_pct is above 0 and at most 1: a percentage written as a fraction (0.75 for 75%) passes every check it should fail. Write the percentage (75), or the true value if it really is under 1%.",
+    ),
+    (
         "over-engineered",
-        "Warning when current_stage is above the stage its users belong to: architecture built for scale the system does not have, with what it costs a month (from monthly_cost_usd when given). Don't over-engineer for scale you don't have: build for the current scale and refactor when you reach the next. A trigger that fires on such a system is relieved within its rung, not by moving further up.",
+        "Warning when current_stage is above the stage its users belong to, with what it costs a month (from monthly_cost_usd when given): architecture built for scale the system does not have. One rung above is not over-engineered when the conditions of that move hold (the stage's move_when, such as the cheap fixes done or users near the next stage): that is the move a trigger calls for. Don't over-engineer for scale you don't have: build for the current scale and refactor when you reach the next. While a critical alarm fires, relieve it within the rung and simplify only once it is cool.",
     ),
     (
         "under-scaled",
         "Warning when current_stage is below the stage that the user count belongs to, with how many rungs behind: the architecture in use was built for fewer users. Plan the move one rung at a time, database first, before a trigger forces it.",
+    ),
+    (
+        STAGE_MISMATCH,
+        "Warning when the report measures replication lag but the architecture in use (current_stage, else the users' stage) runs no read replicas: the declared stage is probably wrong. Set current_stage to the stage the system runs.",
     ),
     (
         "cost-above-range",
@@ -150,6 +163,7 @@ pub(super) fn over_engineered(
     recommended: &Stage,
     users: u64,
     spend: Option<f64>,
+    hot: &[&str],
     text: bool,
 ) -> Alarm {
     Alarm {
@@ -168,11 +182,21 @@ pub(super) fn over_engineered(
             )
         }),
         remedy: said(text, || {
-            format!(
-                "Add no more architecture until measurements ask for it; where it is cheap to undo, simplify back towards {} at {}/month.",
-                stage_label(recommended),
-                cost_range_text(recommended)
-            )
+            if hot.is_empty() {
+                format!(
+                    "Build no more architecture until measurements ask for it; where it is cheap to undo, simplify back towards {} at {}/month.",
+                    stage_label(recommended),
+                    cost_range_text(recommended)
+                )
+            } else {
+                format!(
+                    "Keep the architecture in use while {} {} critical and relieve it within the rung; once it is cool, simplify back towards {} at {}/month where that is cheap to undo.",
+                    hot.join(" and "),
+                    if hot.len() == 1 { "is" } else { "are" },
+                    stage_label(recommended),
+                    cost_range_text(recommended)
+                )
+            }
         }),
     }
 }
@@ -194,10 +218,10 @@ pub(super) fn under_scaled(current: &Stage, stage: &Stage, users: u64, text: boo
         threshold: limit as f64,
         message: said(text, || {
             format!(
-                "{} users is past the {} users that the architecture of {} is built for; this load belongs to {}, {rungs} up",
+                "{} users is beyond the architecture of {}, built for fewer than {} users; this load belongs to {}, {rungs} up",
                 format_count(users),
-                format_count(limit),
                 stage_label(current),
+                format_count(limit),
                 stage_label(stage)
             )
         }),
@@ -226,6 +250,63 @@ pub(super) fn cost_above_range(spend: f64, recommended: &Stage, text: bool) -> A
         }),
         remedy: said(text, || {
             "Look for capacity you pay for but do not use: oversized instances, idle replicas or servers, and premium tiers that the measurements do not need.".into()
+        }),
+    }
+}
+
+pub(super) fn stage_mismatch(
+    in_use: &Stage,
+    with_replicas: Option<&Stage>,
+    declared: bool,
+    text: bool,
+) -> Alarm {
+    Alarm {
+        rule: STAGE_MISMATCH.into(),
+        metric: "current_stage",
+        severity: Severity::Warning,
+        observed: f64::from(in_use.id),
+        threshold: f64::from(with_replicas.map_or(in_use.id, |stage| stage.id)),
+        message: said(text, || {
+            format!(
+                "The report measures replication lag, so the system runs read replicas, but {} runs none{}",
+                stage_label(in_use),
+                if declared {
+                    ": the declared current_stage is probably wrong"
+                } else {
+                    " (the stage of its users, as the report gives no current_stage)"
+                }
+            )
+        }),
+        remedy: said(text, || match with_replicas {
+            Some(stage) => format!(
+                "Set current_stage to the stage the system runs ({} is the first with read replicas), so the advice fits the architecture in use.",
+                stage_label(stage)
+            ),
+            None => "Set current_stage to the stage the system runs, or leave replication_lag_ms out if there are no replicas.".into(),
+        }),
+    }
+}
+
+pub(super) fn percent_as_fraction(field: &'static str, value: f64, text: bool) -> Alarm {
+    Alarm {
+        rule: PERCENT_AS_FRACTION.into(),
+        metric: field,
+        severity: Severity::Warning,
+        observed: value,
+        threshold: 1.0,
+        message: said(text, || {
+            format!(
+                "{field} is {}%, which looks like a fraction: did you mean {}%?",
+                crate::metric::format_number(value),
+                crate::metric::format_number(value * 100.0)
+            )
+        }),
+        remedy: said(text, || {
+            format!(
+                "Write {field} as a percentage from 0 to 100 ({} for {}); if it really is under 1%, ignore this finding with that reason.",
+                crate::metric::format_number(value * 100.0),
+                crate::metric::format_number(value)
+            )
         }),
     }
 }

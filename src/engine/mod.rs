@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod advice;
+mod decision;
 mod findings;
 mod what_if;
 
@@ -14,7 +15,8 @@ use crate::ladder::{Ladder, Rule, Stage};
 use crate::metric::{Direction, Metric, format_count, format_number};
 use crate::metrics::Report;
 
-pub use advice::CHEAP_FIXES;
+pub use advice::{CHEAP_FIXES, condition_text};
+pub use decision::{Action, Bottleneck, ConditionCheck, Decision, ItemState, Need};
 pub use findings::{BUILTIN_ALARMS, alarm_ids, unknown_rule};
 pub use what_if::{BreakingPoint, WhatIf, what_if};
 
@@ -91,8 +93,11 @@ pub struct Assessment<'a> {
     /// Why the recommendation is what it is, in one sentence (empty
     /// without [`Options::text`]).
     pub reason: String,
-    /// The scale_when rules of the architecture in use that are critical.
+    /// The scale_when rules of the architecture in use that are critical
+    /// and not suppressed.
     pub triggers: Vec<&'a Rule>,
+    /// What the advice comes to, and the conditions it weighed.
+    pub decision: Decision<'a>,
     /// Alarms, critical first, then in ladder order.
     pub alarms: Vec<Alarm>,
     /// Alarms suppressed (`ignore:` in the report, `--ignore`, `--select`),
@@ -186,7 +191,6 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     let mut alarms = Vec::new();
     let mut evaluated = Vec::new();
     let mut missing_metrics: Vec<&'static str> = Vec::new();
-    let mut critical_rules = Vec::new();
     for rule in ladder.rules() {
         let Some(observed) = report.metric(rule.metric) else {
             for field in missing_fields(report, rule.metric) {
@@ -198,9 +202,6 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         };
         evaluated.push(rule.id.as_str());
         if let Some(alarm) = rule_alarm_with(rule, observed, options.text) {
-            if alarm.severity == Severity::Critical {
-                critical_rules.push(rule.id.as_str());
-            }
             alarms.push(alarm);
         }
     }
@@ -224,29 +225,93 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         }
     }
 
+    // Suppressed rules drive nothing: the decision sees only active alarms.
+    let active: Vec<&Alarm> = alarms
+        .iter()
+        .filter(|alarm| suppression(&alarm.rule, report, options).is_none())
+        .collect();
+    let critical_active: Vec<&Alarm> = active
+        .iter()
+        .copied()
+        .filter(|alarm| alarm.severity == Severity::Critical && ladder.rule(&alarm.rule).is_some())
+        .collect();
     let triggers: Vec<&Rule> = in_use
         .scale_when
         .iter()
-        .filter(|id| critical_rules.contains(&id.as_str()))
+        .filter(|id| critical_active.iter().any(|alarm| alarm.rule == **id))
         .filter_map(|id| ladder.rule(id))
         .collect();
-    // One rung at a time, and never further up from an architecture that is
-    // already above its users.
-    let move_up = in_use.id < stage.id || (in_use.id == stage.id && !triggers.is_empty());
-    let recommended_stage = match ladder.next(in_use) {
-        Some(up) if move_up => up,
-        _ => stage,
+    let bottleneck = decision::bottleneck(&active, ladder, report);
+    // One rung above the users' stage is justified when the conditions of
+    // that move hold; further above, or without them, it is over-engineered.
+    let over_engineered = in_use.id > stage.id
+        && !(in_use.id == stage.id + 1 && decision::justified(stage, report, ladder, in_use));
+    let mut decision = Decision {
+        action: Action::Stay,
+        trigger: triggers.first().copied(),
+        move_to: None,
+        conditions: Vec::new(),
+        bottleneck,
+    };
+    let recommended_stage = if in_use.id < stage.id {
+        // Users past the architecture in use: one rung at a time.
+        decision.action = Action::Move;
+        decision.move_to = ladder.next(in_use);
+        decision.move_to.unwrap_or(stage)
+    } else if in_use.id > stage.id {
+        // Never further up from an architecture already above its users,
+        // and never simpler while something critical is firing.
+        if !critical_active.is_empty() {
+            decision.action = Action::Relieve;
+            in_use
+        } else if over_engineered {
+            decision.action = Action::Simplify;
+            stage
+        } else {
+            decision.conditions =
+                decision::check_conditions(&stage.move_when, report, ladder, in_use);
+            in_use
+        }
+    } else if let (Some(_), Some(next)) = (decision.trigger, ladder.next(in_use)) {
+        decision.move_to = Some(next);
+        decision.conditions = decision::check_conditions(&in_use.move_when, report, ladder, next);
+        if decision::met(&in_use.move_when, &decision.conditions) {
+            decision.action = Action::Move;
+            next
+        } else {
+            let required_hold = decision
+                .conditions
+                .iter()
+                .all(|check| check.need == Need::Any || check.held);
+            let fixes_missing = decision
+                .conditions
+                .iter()
+                .any(|check| check.id == crate::ladder::Condition::CheapFixesDone && !check.held);
+            decision.action = if required_hold && fixes_missing {
+                Action::FixFirst
+            } else {
+                Action::Relieve
+            };
+            in_use
+        }
+    } else {
+        if !critical_active.is_empty() {
+            decision.action = Action::Relieve;
+        }
+        stage
     };
     let next_stage = ladder.next(recommended_stage);
 
     if let Some(current) = current_stage {
         evaluated.extend(["over-engineered", "under-scaled"]);
-        if current.id > recommended_stage.id {
+        if over_engineered {
+            let hot: Vec<&str> = critical_active.iter().map(|a| a.rule.as_str()).collect();
             alarms.push(findings::over_engineered(
                 current,
-                recommended_stage,
+                stage,
                 report.users,
                 report.monthly_cost_usd,
+                &hot,
                 options.text,
             ));
         }
@@ -257,6 +322,24 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
                 report.users,
                 options.text,
             ));
+        }
+    }
+    evaluated.push(findings::STAGE_MISMATCH);
+    if report.replication_lag_ms.is_some() && !in_use.read_replicas {
+        alarms.push(findings::stage_mismatch(
+            in_use,
+            ladder.stages().iter().find(|s| s.read_replicas),
+            report.current_stage.is_some(),
+            options.text,
+        ));
+    }
+    evaluated.push(findings::PERCENT_AS_FRACTION);
+    for (field, value) in [
+        ("db_cpu_pct", report.db_cpu_pct),
+        ("cache_hit_rate_pct", report.cache_hit_rate_pct),
+    ] {
+        if let Some(value) = value.filter(|v| *v > 0.0 && *v <= 1.0) {
+            alarms.push(findings::percent_as_fraction(field, value, options.text));
         }
     }
     if let Some(spend) = report.monthly_cost_usd {
@@ -274,32 +357,15 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     alarms.sort_by_key(|alarm| Reverse(alarm.severity));
     // Suppressions: never dropped silently, each kept with its reason.
     let mut suppressed = Vec::new();
-    alarms.retain(|alarm| {
-        let reason = report
-            .ignore
-            .get(&alarm.rule)
-            .cloned()
-            .or_else(|| {
-                options
-                    .ignore
-                    .iter()
-                    .find(|(rule, _)| *rule == alarm.rule)
-                    .map(|(_, reason)| reason.clone())
-            })
-            .or_else(|| {
-                (!options.select.is_empty() && !options.select.contains(&alarm.rule))
-                    .then(|| "not selected (--select)".to_owned())
+    alarms.retain(|alarm| match suppression(&alarm.rule, report, options) {
+        Some(reason) => {
+            suppressed.push(Suppressed {
+                alarm: alarm.clone(),
+                reason,
             });
-        match reason {
-            Some(reason) => {
-                suppressed.push(Suppressed {
-                    alarm: alarm.clone(),
-                    reason,
-                });
-                false
-            }
-            None => true,
+            false
         }
+        None => true,
     });
     let status = alarms
         .iter()
@@ -323,6 +389,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         next_stage,
         reason: String::new(),
         triggers,
+        decision,
         alarms,
         suppressed,
         measured: measured(report),
@@ -338,6 +405,26 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
     assessment
 }
 
+/// Why an alarm of `rule` is suppressed, if it is: the report's `ignore:`,
+/// then `--ignore`, then `--select`.
+fn suppression(rule: &str, report: &Report, options: &Options) -> Option<String> {
+    report
+        .ignore
+        .get(rule)
+        .cloned()
+        .or_else(|| {
+            options
+                .ignore
+                .iter()
+                .find(|(id, _)| id == rule)
+                .map(|(_, reason)| reason.clone())
+        })
+        .or_else(|| {
+            (!options.select.is_empty() && !options.select.iter().any(|id| id == rule))
+                .then(|| "not selected (--select)".to_owned())
+        })
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn measured(report: &Report) -> std::collections::BTreeMap<&'static str, f64> {
     [
@@ -351,6 +438,8 @@ fn measured(report: &Report) -> std::collections::BTreeMap<&'static str, f64> {
         ),
         ("cache_hit_rate_pct", report.cache_hit_rate_pct),
         ("replication_lag_ms", report.replication_lag_ms),
+        ("db_shards", report.db_shards.map(|v| v as f64)),
+        ("db_shards_hot", report.db_shards_hot.map(|v| v as f64)),
         ("monthly_cost_usd", report.monthly_cost_usd),
     ]
     .into_iter()

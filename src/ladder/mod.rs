@@ -3,6 +3,7 @@
 //! that cannot be inconsistent.
 
 mod checks;
+mod moves;
 mod raw;
 
 use std::path::Path;
@@ -16,7 +17,8 @@ use crate::source::{Format, Source};
 pub use checks::{
     BufferCacheChecks, Checks, IndexChecks, NPlusOneChecks, PoolingChecks, SlowQueryChecks,
 };
-pub use raw::{CostRange, Effort, RawLadder, RawRule, RawStage, Refactor};
+pub use moves::{Condition, MoveUp, MoveWhen};
+pub use raw::{CostRange, Effort, RawLadder, RawRelieve, RawRule, RawStage, Refactor};
 
 /// The default ladder, compiled into the binary.
 pub const DEFAULT_STAGES: &str = include_str!("../../stages.toml");
@@ -25,12 +27,14 @@ pub const DEFAULT_STAGES: &str = include_str!("../../stages.toml");
 pub const EMBEDDED_NAME: &str = "<embedded stages.toml>";
 
 /// Ids that scalectl uses for its own alarms; a ladder rule cannot take them.
-pub const RESERVED_RULE_IDS: [&str; 5] = [
+pub const RESERVED_RULE_IDS: [&str; 7] = [
     "over-engineered",
     "under-scaled",
     "cost-above-range",
     "not-measured",
     "stale-report",
+    "stage-mismatch",
+    "percent-as-fraction",
 ];
 
 /// The one `schema_version` of the ladder format this version reads.
@@ -44,6 +48,7 @@ pub struct Ladder {
     rules: Vec<Rule>,
     refactor: Option<Refactor>,
     checks: Option<Checks>,
+    move_up: Option<MoveUp>,
 }
 
 /// One rung of the ladder.
@@ -63,12 +68,14 @@ pub struct Stage {
     pub architecture: Vec<String>,
     /// The database strategy of this rung.
     pub database: String,
-    /// What relieves a critical database within this rung.
-    pub relieve: String,
+    /// What relieves an alarm within this rung, by rule id.
+    pub relieve: std::collections::BTreeMap<String, String>,
     /// The team this rung needs.
     pub team: String,
-    /// Rule ids that, when critical, call for the next stage.
+    /// Rule ids that, when critical, call for the next stage ...
     pub scale_when: Vec<String>,
+    /// ... once these conditions hold.
+    pub move_when: MoveWhen,
     /// Whether this rung runs read replicas.
     pub read_replicas: bool,
 }
@@ -139,6 +146,12 @@ impl Ladder {
     /// What a move up costs, planned or panicked, when the ladder says.
     pub fn refactor(&self) -> Option<&Refactor> {
         self.refactor.as_ref()
+    }
+
+    /// The values of the stages' `move_when` conditions, if this ladder
+    /// sets them (the embedded one does).
+    pub fn move_up(&self) -> Option<&MoveUp> {
+        self.move_up.as_ref()
     }
 
     /// The thresholds of the checklist items measured from the database, if

@@ -1,11 +1,13 @@
 //! The ladder file as written, and its validation into a [`Ladder`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Checks, Ladder, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage};
+use super::{
+    Checks, Condition, Ladder, MoveUp, MoveWhen, RESERVED_RULE_IDS, Rule, SCHEMA_VERSION, Stage,
+};
 use crate::error::{Location, Problem};
 use crate::metric::{Direction, Metric};
 use crate::source::Source;
@@ -33,6 +35,10 @@ pub struct RawLadder {
     /// PostgreSQL and Redis. Optional: the embedded ladder's apply without it.
     #[serde(default)]
     pub checks: Option<Checks>,
+    /// The values of the conditions that stages name in `move_when`.
+    /// Required when a stage names `cheap-fixes-done` or `users-near-next`.
+    #[serde(default)]
+    pub move_up: Option<MoveUp>,
 }
 
 /// The cost of moving up the ladder: planned ahead, or rebuilt in a panic
@@ -44,6 +50,26 @@ pub struct Refactor {
     pub planned: Effort,
     /// A rebuild after the system slowed down, with revenue paused.
     pub panicked: Effort,
+    /// Quote these figures only for moves at this many users or more ...
+    #[serde(default)]
+    pub from_users: Option<u64>,
+    /// ... or for moves to this stage or higher. Without either, every move
+    /// quotes them.
+    #[serde(default)]
+    pub from_stage: Option<u32>,
+}
+
+impl Refactor {
+    /// Whether the figures describe a move to `target` at `users`.
+    pub fn applies(&self, users: u64, target: u32) -> bool {
+        match (self.from_users, self.from_stage) {
+            (None, None) => true,
+            (from_users, from_stage) => {
+                from_users.is_some_and(|from| users >= from)
+                    || from_stage.is_some_and(|from| target >= from)
+            }
+        }
+    }
 }
 
 /// What one way of moving up costs.
@@ -77,19 +103,33 @@ pub struct RawStage {
     pub architecture: Vec<String>,
     /// The database strategy of this rung.
     pub database: String,
-    /// What relieves a critical database within this rung, when the alarm is
-    /// not one that calls for the next (optional; `database` stands in).
+    /// What relieves an alarm within this rung, by rule id: used only for
+    /// that rule's alarm. One text instead of a table relieves the stage's
+    /// `scale_when` rules.
     #[serde(default)]
-    pub relieve: Option<String>,
+    pub relieve: Option<RawRelieve>,
     /// The team this rung needs.
     pub team: String,
-    /// Rule ids: when one of them is critical, move to the next stage.
+    /// Rule ids: when one of them is critical, move to the next stage ...
     #[serde(default)]
     pub scale_when: Vec<String>,
+    /// ... once these conditions hold (without them, the trigger alone).
+    #[serde(default)]
+    pub move_when: MoveWhen,
     /// Whether this rung runs read replicas; the checklist's read-replica
     /// section applies from the first such stage on.
     #[serde(default)]
     pub read_replicas: bool,
+}
+
+/// A stage's `relieve`: one text, or a text per rule id.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawRelieve {
+    /// Relieves the stage's `scale_when` rules.
+    Text(String),
+    /// Rule id -> what relieves that rule's alarm within the rung.
+    PerRule(BTreeMap<String, String>),
 }
 
 /// A range of whole numbers: US dollars (a month, for a stage) or months.
@@ -292,6 +332,49 @@ impl RawLadder {
                     ));
                 }
             }
+            let relieve = match raw.relieve {
+                None => BTreeMap::new(),
+                Some(RawRelieve::Text(text)) => raw
+                    .scale_when
+                    .iter()
+                    .map(|id| (id.clone(), text.clone()))
+                    .collect(),
+                Some(RawRelieve::PerRule(per_rule)) => {
+                    for id in per_rule.keys() {
+                        if !rule_ids.contains(id) {
+                            let hint =
+                                match suggest::nearest(id, rule_ids.iter().map(String::as_str)) {
+                                    Some(name) => format!("; did you mean `{name}`?"),
+                                    None => String::new(),
+                                };
+                            problems.push(Problem::at(
+                                at,
+                                format!("{label}: relieve names `{id}`, which is not a rule{hint}"),
+                            ));
+                        }
+                    }
+                    per_rule
+                }
+            };
+            if self.move_up.is_none()
+                && let Some(condition) = raw.move_when.conditions().into_iter().find(|c| {
+                    matches!(c, Condition::CheapFixesDone | Condition::UsersNearNext)
+                })
+            {
+                problems.push(Problem::at(
+                    at,
+                    format!(
+                        "{label}: move_when names `{}`, which needs a [move_up] table",
+                        condition.id()
+                    ),
+                ));
+            }
+            if is_top && !raw.move_when.is_empty() {
+                problems.push(Problem::at(
+                    at,
+                    format!("{label} is the top stage: it has no rung to move to, so no move_when"),
+                ));
+            }
             stages.push(Stage {
                 id: raw.id,
                 name: raw.name,
@@ -299,7 +382,8 @@ impl RawLadder {
                 users_max: raw.users_max,
                 cost_usd_month: raw.cost_usd_month,
                 architecture: raw.architecture,
-                relieve: raw.relieve.unwrap_or_else(|| raw.database.clone()),
+                relieve,
+                move_when: raw.move_when,
                 database: raw.database,
                 team: raw.team,
                 scale_when: raw.scale_when,
@@ -335,12 +419,38 @@ impl RawLadder {
             );
         }
 
+        if let Some(move_up) = &self.move_up {
+            let at = source.key_location("move_up");
+            if !(move_up.near_next_pct > 0.0 && move_up.near_next_pct <= 100.0) {
+                problems.push(Problem::at(
+                    at,
+                    format!(
+                        "move_up.near_next_pct is {}; it must be a share of the next stage's users_min, above 0 and at most 100",
+                        move_up.near_next_pct
+                    ),
+                ));
+            }
+            for id in &move_up.cheap_fixes {
+                if crate::checklist::catalog::item(id).is_none_or(|item| {
+                    item.answer != crate::checklist::catalog::Answer::Manual
+                }) {
+                    problems.push(Problem::at(
+                        at,
+                        format!(
+                            "move_up.cheap_fixes names `{id}`, which is not a checklist item answered by hand; `scalectl checklist` lists them"
+                        ),
+                    ));
+                }
+            }
+        }
+
         if problems.is_empty() {
             Ok(Ladder {
                 stages,
                 rules,
                 refactor: self.refactor,
                 checks: self.checks,
+                move_up: self.move_up,
             })
         } else {
             Err(problems)

@@ -45,6 +45,13 @@ pub struct RawReport {
     /// Worst replica lag, in milliseconds (>= 0).
     #[serde(default)]
     pub replication_lag_ms: Option<NonNegative>,
+    /// How many shards the database is split into (a whole number > 0).
+    #[serde(default)]
+    pub db_shards: Option<Limit>,
+    /// How many of those shards are hot: over the CPU trigger (a whole
+    /// number, at most `db_shards`).
+    #[serde(default)]
+    pub db_shards_hot: Option<Whole>,
     /// Id of the ladder stage whose architecture runs today (1 for the first).
     #[serde(default)]
     #[schemars(extend("minimum" = 1))]
@@ -85,6 +92,10 @@ pub struct Report {
     pub cache_hit_rate_pct: Option<f64>,
     /// Worst replica lag, in milliseconds.
     pub replication_lag_ms: Option<f64>,
+    /// How many shards the database is split into.
+    pub db_shards: Option<u64>,
+    /// How many shards are hot, at most `db_shards`.
+    pub db_shards_hot: Option<u64>,
     /// The ladder stage whose architecture runs today.
     pub current_stage: Option<u32>,
     /// Current monthly spend, in US dollars.
@@ -286,7 +297,7 @@ impl FieldProblem {
 
 impl RawReport {
     /// The field names, in report order.
-    pub const FIELDS: [&'static str; 13] = [
+    pub const FIELDS: [&'static str; 15] = [
         "service",
         "users",
         "api_p95_ms",
@@ -295,6 +306,8 @@ impl RawReport {
         "db_max_connections",
         "cache_hit_rate_pct",
         "replication_lag_ms",
+        "db_shards",
+        "db_shards_hot",
         "current_stage",
         "monthly_cost_usd",
         "checklist",
@@ -317,6 +330,23 @@ impl RawReport {
                     "db_connections: {open} open connections is more than db_max_connections, the server's limit of {limit}; one of the two is wrong"
                 ),
             });
+        }
+        match (self.db_shards_hot, self.db_shards) {
+            (Some(Whole(hot)), Some(Limit(shards))) if hot > shards => {
+                problems.push(FieldProblem {
+                    key: "db_shards_hot".to_owned(),
+                    also: Some("db_shards"),
+                    message: format!(
+                        "db_shards_hot: {hot} hot shards is more than db_shards, the {shards} shards there are; one of the two is wrong"
+                    ),
+                });
+            }
+            (Some(_), None) => problems.push(FieldProblem {
+                key: "db_shards_hot".to_owned(),
+                also: None,
+                message: "db_shards_hot: give db_shards too, the number of shards it is a share of".to_owned(),
+            }),
+            _ => {}
         }
         if let Some(Whole(id)) = self.current_stage
             && u32::try_from(id)
@@ -378,6 +408,8 @@ impl RawReport {
             db_max_connections: self.db_max_connections.map(|v| v.0),
             cache_hit_rate_pct: self.cache_hit_rate_pct.map(|v| v.0),
             replication_lag_ms: self.replication_lag_ms.map(|v| v.0),
+            db_shards: self.db_shards.map(|v| v.0),
+            db_shards_hot: self.db_shards_hot.map(|v| v.0),
             current_stage: self.current_stage.and_then(|v| u32::try_from(v.0).ok()),
             monthly_cost_usd: self.monthly_cost_usd.map(|v| v.0),
             checklist: self.checklist.unwrap_or_default(),
