@@ -5,7 +5,6 @@ use serde::Serialize;
 
 pub(crate) mod catalog;
 
-use crate::engine::{Severity, rule_alarm};
 use crate::ladder::Ladder;
 use crate::metric::{Metric, format_number};
 use crate::metrics::Report;
@@ -56,6 +55,10 @@ pub struct CheckedItem {
     pub measured: Option<Measured>,
     /// The report's own answer, when a measurement contradicts it.
     pub contradicts: Option<bool>,
+    /// The report field whose measurement answers this item (`redis_cache`
+    /// from `cache_hit_rate_pct`), when it does; an explicit answer in the
+    /// report still stands, shown as a conflict when it is `false`.
+    pub implied_by: Option<&'static str>,
 }
 
 /// A checklist answer measured straight from a source (PostgreSQL, Redis,
@@ -141,12 +144,14 @@ pub fn check(
                                     _ => false,
                                 }),
                                 measured: Some(found),
+                                implied_by: None,
                             },
                             None => CheckedItem {
                                 item,
                                 text: item_text(item, ladder),
                                 measured: None,
                                 contradicts: None,
+                                implied_by: implied(item, report),
                                 status: match report {
                                     None => Status::Unknown,
                                     // An explicit answer is always shown and counted.
@@ -168,12 +173,20 @@ pub fn check(
         .collect()
 }
 
+/// The report field whose measurement answers `item` in `report`, if any.
+fn implied(item: &Item, report: Option<&Report>) -> Option<&'static str> {
+    let metric = item.implied_by?;
+    report?.metric(metric)?;
+    metric.fields().first().copied()
+}
+
 fn status(item: &Item, report: &Report, ladder: &Ladder) -> Status {
     let metric = match item.answer {
         Answer::Manual | Answer::Collected => {
             return match report.checklist.0.get(item.id) {
                 Some(true) => Status::Pass,
                 Some(false) => Status::Fail,
+                None if implied(item, Some(report)).is_some() => Status::Pass,
                 None => Status::Unknown,
             };
         }
@@ -184,12 +197,13 @@ fn status(item: &Item, report: &Report, ladder: &Ladder) -> Status {
     };
     let at_limit =
         metric == Metric::DbConnectionsPct && report.db_connections >= report.db_max_connections;
-    let critical = ladder
+    // The article's checklist is strict: a value at the threshold does not pass.
+    let at_or_beyond = ladder
         .rules()
         .iter()
         .filter(|rule| rule.metric == metric)
-        .any(|rule| rule_alarm(rule, value).is_some_and(|a| a.severity == Severity::Critical));
-    if critical || at_limit {
+        .any(|rule| rule.direction.reaches(value, rule.critical));
+    if at_or_beyond || at_limit {
         Status::Fail
     } else {
         Status::Pass

@@ -24,6 +24,9 @@ pub struct Item {
     pub text: &'static str,
     /// Where the answer comes from.
     pub answer: Answer,
+    /// A metric whose measurement answers this manual item: a measured cache
+    /// hit rate means a cache exists, a measured replication lag means replicas do.
+    pub implied_by: Option<Metric>,
 }
 
 /// One section of the checklist.
@@ -42,6 +45,16 @@ const fn manual(id: &'static str, text: &'static str) -> Item {
         id,
         text,
         answer: Answer::Manual,
+        implied_by: None,
+    }
+}
+
+const fn implied(id: &'static str, text: &'static str, metric: Metric) -> Item {
+    Item {
+        id,
+        text,
+        answer: Answer::Manual,
+        implied_by: Some(metric),
     }
 }
 
@@ -50,6 +63,7 @@ const fn measured(id: &'static str, metric: Metric, text: &'static str) -> Item 
         id,
         text,
         answer: Answer::Measured(metric),
+        implied_by: None,
     }
 }
 
@@ -93,7 +107,11 @@ pub const SECTIONS: [Section; 5] = [
         id: "caching",
         title: "Caching",
         items: &[
-            manual("redis_cache", "Redis cache implemented"),
+            implied(
+                "redis_cache",
+                "Redis cache implemented",
+                Metric::CacheHitRatePct,
+            ),
             measured(
                 "cache_hit_rate_over_80",
                 Metric::CacheHitRatePct,
@@ -110,7 +128,11 @@ pub const SECTIONS: [Section; 5] = [
         id: READ_REPLICAS,
         title: "Read replicas",
         items: &[
-            manual("read_replicas_deployed", "Read replicas deployed"),
+            implied(
+                "read_replicas_deployed",
+                "Read replicas deployed",
+                Metric::ReplicationLagMs,
+            ),
             measured(
                 "replication_lag_under_100ms",
                 Metric::ReplicationLagMs,
@@ -153,5 +175,6 @@ pub const DB_BUFFER_CACHE: Item = Item {
     id: "db_buffer_cache_hit",
     text: "PostgreSQL buffer cache hit ratio",
     answer: Answer::Collected,
+    implied_by: None,
 };
 

@@ -105,17 +105,27 @@ fn without_a_report_every_item_is_unknown() {
 }
 
 #[test]
-fn measured_items_pass_until_their_rule_is_critical() {
+/// The article's checklist is strict: CPU < 70%, p95 < 200 ms, hit rate >
+/// 80%, lag < 100 ms, connections < 80% of the limit; a value at the
+/// threshold does not pass.
+fn measured_items_pass_only_strictly_within_their_threshold() {
     let ladder = ladder();
     for (yaml, id, expected) in [
-        ("db_cpu_pct: 70", "db_cpu_under_70", Status::Pass),
+        ("db_cpu_pct: 69.9", "db_cpu_under_70", Status::Pass),
+        ("db_cpu_pct: 70", "db_cpu_under_70", Status::Fail),
         ("db_cpu_pct: 70.5", "db_cpu_under_70", Status::Fail),
-        ("api_p95_ms: 200", "api_p95_under_200ms", Status::Pass),
+        ("api_p95_ms: 199.9", "api_p95_under_200ms", Status::Pass),
+        ("api_p95_ms: 200", "api_p95_under_200ms", Status::Fail),
         ("api_p95_ms: 201", "api_p95_under_200ms", Status::Fail),
+        (
+            "cache_hit_rate_pct: 80.1",
+            "cache_hit_rate_over_80",
+            Status::Pass,
+        ),
         (
             "cache_hit_rate_pct: 80",
             "cache_hit_rate_over_80",
-            Status::Pass,
+            Status::Fail,
         ),
         (
             "cache_hit_rate_pct: 79",
@@ -123,9 +133,14 @@ fn measured_items_pass_until_their_rule_is_critical() {
             Status::Fail,
         ),
         (
-            "replication_lag_ms: 100",
+            "replication_lag_ms: 99.9",
             "replication_lag_under_100ms",
             Status::Pass,
+        ),
+        (
+            "replication_lag_ms: 100",
+            "replication_lag_under_100ms",
+            Status::Fail,
         ),
         (
             "replication_lag_ms: 101",
@@ -133,9 +148,14 @@ fn measured_items_pass_until_their_rule_is_critical() {
             Status::Fail,
         ),
         (
-            "db_connections: 80\ndb_max_connections: 100",
+            "db_connections: 79\ndb_max_connections: 100",
             "db_connections_under_max",
             Status::Pass,
+        ),
+        (
+            "db_connections: 80\ndb_max_connections: 100",
+            "db_connections_under_max",
+            Status::Fail,
         ),
         (
             "db_connections: 81\ndb_max_connections: 100",
@@ -259,10 +279,11 @@ fn read_replicas_do_not_apply_below_the_stage_that_adds_them() {
             Status::Unknown
         ]
     );
+    // A measured lag means replicas exist.
     assert_eq!(
         section("users: 500\nreplication_lag_ms: 20\n"),
         [
-            Status::Unknown,
+            Status::Pass,
             Status::Pass,
             Status::Unknown,
             Status::Unknown
@@ -370,4 +391,38 @@ fn no_replica_on_a_small_system_is_not_applicable_not_a_failure() {
         &[measured("read_replicas_deployed", Status::Fail)],
     );
     assert_eq!(status_of(&sections, "read_replicas_deployed"), Status::Fail);
+}
+
+#[test]
+fn measured_numbers_answer_the_obvious_items_unless_the_report_says_otherwise() {
+    let ladder = ladder();
+    let find = |yaml: &str, id: &str| {
+        let report = report(yaml);
+        check(Some(&report), &ladder, &[])
+            .into_iter()
+            .flat_map(|s| s.items)
+            .find(|i| i.item.id == id)
+            .map(|i| (i.status, i.implied_by))
+            .unwrap()
+    };
+    assert_eq!(
+        find("users: 20K\ncache_hit_rate_pct: 90\n", "redis_cache"),
+        (Status::Pass, Some("cache_hit_rate_pct"))
+    );
+    assert_eq!(
+        find("users: 20K\n", "redis_cache"),
+        (Status::Unknown, None)
+    );
+    assert_eq!(
+        find("users: 20K\nreplication_lag_ms: 30\n", "read_replicas_deployed"),
+        (Status::Pass, Some("replication_lag_ms"))
+    );
+    // The report's own answer stands, and the conflict is kept to be shown.
+    assert_eq!(
+        find(
+            "users: 20K\ncache_hit_rate_pct: 90\nchecklist: {redis_cache: false}\n",
+            "redis_cache"
+        ),
+        (Status::Fail, Some("cache_hit_rate_pct"))
+    );
 }

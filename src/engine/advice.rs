@@ -126,6 +126,18 @@ pub fn condition_text(check: &ConditionCheck, to: Option<&Stage>) -> String {
     }
 }
 
+/// "cheap-fixes-done or users-near-next": the ids of the conditions that
+/// held (or did not), joined as the stage's `move_when` joins them.
+fn condition_ids(checks: &[ConditionCheck], held: bool) -> String {
+    let ids: Vec<&str> = checks
+        .iter()
+        .filter(|check| check.held == held)
+        .map(|check| check.id.id())
+        .collect();
+    let all = checks.iter().any(|check| check.need == super::Need::All);
+    ids.join(if all { " and " } else { " or " })
+}
+
 fn conditions_text(checks: &[ConditionCheck], to: Option<&Stage>, held: bool) -> String {
     checks
         .iter()
@@ -133,6 +145,41 @@ fn conditions_text(checks: &[ConditionCheck], to: Option<&Stage>, held: bool) ->
         .map(|check| condition_text(check, to))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Adds to the trigger's alarm message what the decision made of it, so that
+/// every format that shows alarms shows which conditions of the move held.
+pub(super) fn annotate_trigger(a: &mut Assessment<'_>) {
+    let d = &a.decision;
+    let (Some(trigger), Some(to)) = (d.trigger, d.move_to) else {
+        return;
+    };
+    if d.conditions.is_empty() {
+        return;
+    }
+    let note = match d.action {
+        Action::Move => format!(
+            "; the move to {} is due: {}",
+            stage_label(to),
+            conditions_text(&d.conditions, Some(to), true)
+        ),
+        _ => {
+            let held = conditions_text(&d.conditions, Some(to), true);
+            format!(
+                "; the move to {} waits: {}{}",
+                stage_label(to),
+                conditions_text(&d.conditions, Some(to), false),
+                if held.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (held: {held})")
+                }
+            )
+        }
+    };
+    if let Some(alarm) = a.alarms.iter_mut().find(|alarm| alarm.rule == trigger.id) {
+        alarm.message.push_str(&note);
+    }
 }
 
 pub(super) fn reason(a: &Assessment<'_>) -> String {
@@ -159,23 +206,23 @@ pub(super) fn reason(a: &Assessment<'_>) -> String {
             }
             Action::Move => {
                 return format!(
-                    "{fired}, the trigger to move up from {}, and the move is due: {}",
+                    "{fired}, the trigger to move up from {}, and the move is due: {} held",
                     stage_label(in_use),
-                    conditions_text(&d.conditions, d.move_to, true)
+                    condition_ids(&d.conditions, true)
                 );
             }
             Action::FixFirst => {
                 return format!(
-                    "{fired}, the trigger to move up from {}, but fix first: {}",
+                    "{fired}, the trigger to move up from {}, but fix first: the move waits on {}",
                     stage_label(in_use),
-                    conditions_text(&d.conditions, d.move_to, false)
+                    condition_ids(&d.conditions, false)
                 );
             }
             Action::Relieve if d.move_to.is_some() => {
                 return format!(
-                    "{fired}, but the move to {} is not due: {}; relieve it within {}",
+                    "{fired}, but the move to {} waits on {}: relieve it within {}",
                     d.move_to.map(stage_label).unwrap_or_default(),
-                    conditions_text(&d.conditions, d.move_to, false),
+                    condition_ids(&d.conditions, false),
                     stage_label(in_use)
                 );
             }
@@ -451,7 +498,7 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                 if super::decision::met(&in_use.move_when, &checks) {
                     conditions[last].push_str(&format!(
                         " (its conditions hold already: {})",
-                        conditions_text(&checks, Some(next), true)
+                        condition_ids(&checks, true)
                     ));
                 } else {
                     let goals: Vec<String> = checks

@@ -399,6 +399,7 @@ pub fn assess_with<'a>(report: &Report, ladder: &'a Ladder, options: &Options) -
         status,
     };
     if options.text {
+        advice::annotate_trigger(&mut assessment);
         assessment.reason = advice::reason(&assessment);
         assessment.next_steps = advice::next_steps(&assessment, report, ladder);
     }
@@ -447,12 +448,7 @@ fn measured(report: &Report) -> std::collections::BTreeMap<&'static str, f64> {
     .collect()
 }
 
-/// The alarm a rule raises for an observed value, if any.
-pub(crate) fn rule_alarm(rule: &Rule, observed: f64) -> Option<Alarm> {
-    rule_alarm_with(rule, observed, true)
-}
-
-/// [`rule_alarm`], with its message and remedy only when `text` is true.
+/// The alarm a rule raises for an observed value, if any, its message and remedy only when `text` is true.
 fn rule_alarm_with(rule: &Rule, observed: f64, text: bool) -> Option<Alarm> {
     let (severity, threshold) = if rule.direction.exceeds(observed, rule.critical) {
         (Severity::Critical, rule.critical)

@@ -151,9 +151,15 @@ fn rejects_inverted_costs() {
         problems[0].message,
         "stage 2: cost_usd_month min 3001 is greater than max 3000"
     );
+    let second_stage = DEFAULT_STAGES
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| *line == "[[stage]]")
+        .nth(1)
+        .map(|(index, _)| index + 1);
     assert_eq!(
-        problems[0].location.unwrap().line,
-        30,
+        Some(problems[0].location.unwrap().line),
+        second_stage,
         "points at the second [[stage]]"
     );
 }

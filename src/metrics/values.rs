@@ -41,6 +41,21 @@ impl Users {
             Some((at, 'b' | 'B')) => (&trimmed[..at], 1_000_000_000),
             _ => (trimmed, 1),
         };
+        // Commas group thousands, and nothing else: "25,000", not "1,5M".
+        if number.contains(',') {
+            let whole = number.trim_end().split('.').next().unwrap_or_default();
+            let mut groups = whole.split(',');
+            let first = groups.next().unwrap_or_default();
+            let grouped = (1..=3).contains(&first.len())
+                && groups.all(|group| group.len() == 3)
+                && !number.trim_end().split('.').nth(1).is_some_and(|f| f.contains(','));
+            if !grouped {
+                return Err(format!(
+                    "users: \"{}\" is not a user count: a comma only groups thousands (\"25,000\"); write a decimal point as \".\" (\"1.5M\")",
+                    text.escape_debug()
+                ));
+            }
+        }
         let number: String = number
             .trim_end()
             .chars()

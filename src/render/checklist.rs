@@ -67,6 +67,8 @@ struct JsonItem<'a> {
     warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     report_answer: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    implied_by: Option<&'a str>,
 }
 
 fn source_name(item: &CheckedItem) -> &'static str {
@@ -99,6 +101,7 @@ pub fn json(file: Option<&str>, sections: &[CheckedSection]) -> Result<String, E
                         evidence: i.measured.as_ref().map(|m| m.evidence.as_slice()),
                         warnings: i.measured.as_ref().map_or(&[], |m| m.warnings.as_slice()),
                         report_answer: i.contradicts,
+                        implied_by: i.implied_by,
                     })
                     .collect(),
             })
@@ -162,6 +165,17 @@ pub fn table(file: Option<&str>, sections: &[CheckedSection], color: bool) -> St
                     out,
                     "{indent}read from {}",
                     crate::escape::line(&measured.read_from)
+                );
+            }
+            if let Some(field) = item.implied_by {
+                let _ = writeln!(
+                    out,
+                    "{indent}{}",
+                    if item.status == Status::Fail {
+                        format!("conflict: {field} is measured, which implies it; the report answers false, and its answer stands")
+                    } else {
+                        format!("implied: {field} is measured")
+                    }
                 );
             }
             if let Some(done) = item.contradicts {

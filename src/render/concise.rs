@@ -40,6 +40,17 @@ pub(super) fn lines(
                         line(&alarm.message)
                     )?;
                 }
+                for s in &entry.assessment.suppressed {
+                    writeln!(
+                        out,
+                        "{}:{}:1: note {} suppressed ({}): {}",
+                        line(&entry.file),
+                        entry.line_of(s.alarm.metric).unwrap_or(1),
+                        s.alarm.rule,
+                        s.alarm.severity,
+                        line(&s.reason)
+                    )?;
+                }
             }
             Err(error) => {
                 for problem in &error.problems {

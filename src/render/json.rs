@@ -7,7 +7,9 @@ use std::io::{self, Write};
 
 use super::{Entry, Renderer, Run};
 use crate::baseline::ReportChange;
-use crate::engine::{Alarm, DeltaRange, Severity, Suppressed, WhatIf};
+use crate::engine::{
+    Action, Alarm, Bottleneck, Decision, DeltaRange, ItemState, Need, Severity, Suppressed, WhatIf,
+};
 use crate::error::Error;
 use crate::ladder::{CostRange, Ladder, Stage};
 use crate::parallel;
@@ -31,6 +33,7 @@ struct JsonReport<'a> {
     recommended_stage: &'a RawValue,
     next_stage: Option<&'a RawValue>,
     reason: &'a str,
+    decision: JsonDecision<'a>,
     alarms: &'a [Alarm],
     suppressed: &'a [Suppressed],
     missing_metrics: &'a [&'static str],
@@ -41,6 +44,61 @@ struct JsonReport<'a> {
     baseline: Option<&'a ReportChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     what_if: Option<&'a WhatIf>,
+}
+
+/// What the advice comes to, and the conditions of the move it weighed.
+#[derive(Serialize)]
+struct JsonDecision<'a> {
+    /// `stay`, `move`, `fix-first`, `relieve` or `simplify`.
+    action: Action,
+    /// The trigger of the architecture in use that fired.
+    trigger: Option<&'a str>,
+    /// The stage id a move goes to (due, or once its conditions hold).
+    move_to: Option<u32>,
+    /// Where the measurements put the bottleneck.
+    bottleneck: Option<Bottleneck>,
+    /// The conditions of the move, each with whether it held.
+    conditions: Vec<JsonCondition<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCondition<'a> {
+    id: &'static str,
+    need: Need,
+    held: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observed: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<f64>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    items: std::collections::BTreeMap<&'a str, ItemState>,
+}
+
+impl<'a> JsonDecision<'a> {
+    fn new(decision: &'a Decision<'a>) -> Self {
+        Self {
+            action: decision.action,
+            trigger: decision.trigger.map(|rule| rule.id.as_str()),
+            move_to: decision.move_to.map(|stage| stage.id),
+            bottleneck: decision.bottleneck,
+            conditions: decision
+                .conditions
+                .iter()
+                .map(|check| JsonCondition {
+                    id: check.id.id(),
+                    need: check.need,
+                    held: check.held,
+                    observed: check.observed,
+                    threshold: check.threshold,
+                    items: check
+                        .items
+                        .iter()
+                        .map(|(id, state)| (id.as_str(), *state))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -151,6 +209,7 @@ impl<'a> JsonReport<'a> {
             recommended_stage: stage(a.recommended_stage),
             next_stage: a.next_stage.map(stage),
             reason: &a.reason,
+            decision: JsonDecision::new(&a.decision),
             alarms: &a.alarms,
             suppressed: &a.suppressed,
             missing_metrics: &a.missing_metrics,

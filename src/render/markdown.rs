@@ -257,6 +257,31 @@ pub(crate) fn parts(result: &Result<Entry<'_>, FileError>, baseline: bool) -> Pa
                 }
                 md.push('\n');
             }
+            let d = &a.decision;
+            if !d.conditions.is_empty() {
+                if !md.ends_with("\n\n") {
+                    md.push('\n');
+                }
+                let _ = writeln!(
+                    md,
+                    "**Move to stage {}**: {} (trigger {})\n",
+                    d.move_to.map_or(0, |s| s.id),
+                    d.action.name(),
+                    cell(d.trigger.map_or("-", |t| t.id.as_str()))
+                );
+                for check in &d.conditions {
+                    let _ = writeln!(
+                        md,
+                        "- [{}] {}",
+                        if check.held { "x" } else { " " },
+                        cell(&crate::engine::condition_text(check, d.move_to))
+                    );
+                }
+                md.push('\n');
+            }
+            if !md.ends_with("\n\n") {
+                md.push('\n');
+            }
             md.push_str("**Next steps**\n\n");
             for (i, step) in a.next_steps.iter().enumerate() {
                 let _ = writeln!(md, "{}. {}", i + 1, cell(step));

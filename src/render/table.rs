@@ -127,6 +127,24 @@ impl Table {
             "recommended".to_owned(),
             format!("{}: {}", stage_name(a.recommended_stage), a.reason),
         ]);
+        let d = &a.decision;
+        if !d.conditions.is_empty() {
+            let conditions: Vec<String> = d
+                .conditions
+                .iter()
+                .map(|check| {
+                    format!(
+                        "{} {}",
+                        if check.held { "[x]" } else { "[ ]" },
+                        crate::engine::condition_text(check, d.move_to)
+                    )
+                })
+                .collect();
+            summary.add_row(vec![
+                format!("decision: {}", d.action.name()),
+                crate::escape::text(&conditions.join("\n")).into_owned(),
+            ]);
+        }
         summary.add_row(vec![
             format!("stage {} runs", a.recommended_stage.id),
             a.recommended_stage.architecture.join("; "),
