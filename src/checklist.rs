@@ -9,9 +9,7 @@ use crate::ladder::Ladder;
 use crate::metric::{Metric, format_number};
 use crate::metrics::Report;
 
-pub use catalog::{
-    Answer, DB_BUFFER_CACHE, Item, READ_REPLICAS, SECTIONS, Section, item, items,
-};
+pub use catalog::{Answer, DB_BUFFER_CACHE, Item, READ_REPLICAS, SECTIONS, Section, item, items};
 
 /// The state of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -226,8 +224,8 @@ fn item_text(item: &Item, ladder: &Ladder) -> String {
             format!(
                 "{} {}{unit} ({})",
                 match rule.direction {
-                    crate::metric::Direction::Above => "at most",
-                    crate::metric::Direction::Below => "at least",
+                    crate::metric::Direction::Above => "under",
+                    crate::metric::Direction::Below => "over",
                 },
                 format_number(rule.critical),
                 rule.id

@@ -177,4 +177,3 @@ pub const DB_BUFFER_CACHE: Item = Item {
     answer: Answer::Collected,
     implied_by: None,
 };
-

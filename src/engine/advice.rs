@@ -7,8 +7,8 @@ use std::cmp::Reverse;
 
 use super::findings::BUILTIN_ALARMS;
 use super::{
-    Action, Alarm, Assessment, Bottleneck, ConditionCheck, ItemState, Severity,
-    cost_range_text, format_dollars, stage_label,
+    Action, Alarm, Assessment, Bottleneck, ConditionCheck, ItemState, Severity, cost_range_text,
+    format_dollars, stage_label,
 };
 use crate::ladder::{Condition, Effort, Ladder, Rule, Stage};
 use crate::metric::{Metric, format_count, format_number};
@@ -100,7 +100,7 @@ pub fn condition_text(check: &ConditionCheck, to: Option<&Stage>) -> String {
             format!("the cheap fixes are not all done ({})", missing.join(", "))
         }
         Condition::UsersNearNext if check.held => format!(
-            "{} users are near {to} (from {})",
+            "{} users are past the {} that count as near {to}",
             count(check.observed),
             count(check.threshold)
         ),
@@ -364,7 +364,11 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
     // Relief within the rung, for each critical alarm that the rung in use
     // has a relief for, when the move does not answer it.
     if !moving {
-        for alarm in a.alarms.iter().filter(|alarm| alarm.severity == Severity::Critical) {
+        for alarm in a
+            .alarms
+            .iter()
+            .filter(|alarm| alarm.severity == Severity::Critical)
+        {
             let Some(rule) = ladder.rule(&alarm.rule) else {
                 continue;
             };
@@ -421,7 +425,11 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                     .iter()
                     .map(|check| condition_goal(check, Some(to)))
                     .collect::<Vec<_>>()
-                    .join(if in_use.move_when.all.is_empty() { " or " } else { " and " })
+                    .join(if in_use.move_when.all.is_empty() {
+                        " or "
+                    } else {
+                        " and "
+                    })
             ),
         };
         steps.push(step);
@@ -491,24 +499,6 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                     )
                 })
                 .collect();
-            if !conditions.is_empty() && !in_use.move_when.is_empty() {
-                let checks =
-                    super::decision::check_conditions(&in_use.move_when, report, ladder, next);
-                let last = conditions.len() - 1;
-                if super::decision::met(&in_use.move_when, &checks) {
-                    conditions[last].push_str(&format!(
-                        " (its conditions hold already: {})",
-                        condition_ids(&checks, true)
-                    ));
-                } else {
-                    let goals: Vec<String> = checks
-                        .iter()
-                        .map(|check| condition_goal(check, Some(next)))
-                        .collect();
-                    let join = if in_use.move_when.all.is_empty() { " or " } else { " and " };
-                    conditions[last].push_str(&format!(" once {}", goals.join(join)));
-                }
-            }
             if let Some(max) = in_use.users_max.filter(|&max| max > a.users) {
                 conditions.push(format!("users reach {}", format_count(max)));
             }
@@ -516,7 +506,7 @@ pub(super) fn next_steps(a: &Assessment<'_>, report: &Report, ladder: &Ladder) -
                 steps.push(format!(
                     "Plan for {} when {}",
                     stage_label(next),
-                    conditions.join(", or ")
+                    conditions.join(" or ")
                 ));
             }
         }

@@ -246,7 +246,11 @@ pub(crate) fn justified(stage: &Stage, report: &Report, ladder: &Ladder, above: 
 /// Where the active alarms put the bottleneck: the database first (rule 2),
 /// then a slow API judged by whether the database was measured cool (rule 1),
 /// then the replicas and the cache; critical alarms before warnings.
-pub(crate) fn bottleneck(alarms: &[&Alarm], ladder: &Ladder, report: &Report) -> Option<Bottleneck> {
+pub(crate) fn bottleneck(
+    alarms: &[&Alarm],
+    ladder: &Ladder,
+    report: &Report,
+) -> Option<Bottleneck> {
     let metric_of = |alarm: &Alarm| ladder.rule(&alarm.rule).map(|rule| rule.metric);
     let database = |m: &Metric| matches!(m, Metric::DbCpuPct | Metric::DbConnectionsPct);
     let database_warm = alarms

@@ -277,12 +277,14 @@ pub(super) fn stage_mismatch(
                 }
             )
         }),
-        remedy: said(text, || match with_replicas {
+        remedy: said(text, || {
+            match with_replicas {
             Some(stage) => format!(
                 "Set current_stage to the stage the system runs ({} is the first with read replicas), so the advice fits the architecture in use.",
                 stage_label(stage)
             ),
             None => "Set current_stage to the stage the system runs, or leave replication_lag_ms out if there are no replicas.".into(),
+        }
         }),
     }
 }

@@ -140,7 +140,9 @@ fn the_trigger_is_read_from_current_stage_when_given() {
     assert_eq!(a.decision.move_to.map(|s| s.id), Some(3));
     // The same with the cheap fixes done: the trigger stands.
     let a = assess(
-        &report(&format!("users: 15000\ncurrent_stage: 2\ndb_cpu_pct: 75\n{FIXES_DONE}")),
+        &report(&format!(
+            "users: 15000\ncurrent_stage: 2\ndb_cpu_pct: 75\n{FIXES_DONE}"
+        )),
         &ladder,
     );
     assert_eq!(a.recommended_stage.id, 3);
@@ -162,7 +164,10 @@ fn an_over_engineered_system_whose_trigger_fires_is_relieved_within_its_rung() {
         &report("users: 30K\ncurrent_stage: 3\ndb_cpu_pct: 80\nmonthly_cost_usd: 9000\n"),
         &ladder,
     );
-    assert_eq!(a.recommended_stage.id, 3, "never further up, never simpler while hot");
+    assert_eq!(
+        a.recommended_stage.id, 3,
+        "never further up, never simpler while hot"
+    );
     assert_eq!(a.decision.action, Action::Relieve);
     let rules: Vec<_> = a.alarms.iter().map(|x| x.rule.as_str()).collect();
     assert_eq!(rules, ["db-cpu", "over-engineered"]);
@@ -178,9 +183,14 @@ fn an_over_engineered_system_whose_trigger_fires_is_relieved_within_its_rung() {
         "{:#?}",
         a.next_steps
     );
-    let over = a.alarms.iter().find(|x| x.rule == "over-engineered").unwrap();
+    let over = a
+        .alarms
+        .iter()
+        .find(|x| x.rule == "over-engineered")
+        .unwrap();
     assert!(
-        over.remedy.starts_with("Keep the architecture in use while db-cpu is critical"),
+        over.remedy
+            .starts_with("Keep the architecture in use while db-cpu is critical"),
         "{}",
         over.remedy
     );
@@ -391,7 +401,7 @@ fn with_nothing_fired_the_steps_say_stay_and_name_the_next_condition() {
         a.next_steps,
         [
             "Stay on stage 2 (Traction): nothing fired, so nothing calls for more",
-            "Plan for stage 3 (Growing) when db-cpu goes critical (db_cpu_pct over 70%) (its conditions hold already: users-near-next), or users reach 100,000",
+            "Plan for stage 3 (Growing) when db-cpu goes critical (db_cpu_pct over 70%) or users reach 100,000",
         ]
     );
     // A warning is answered with its remedy, and there is no "stay".
@@ -424,7 +434,11 @@ fn every_critical_alarm_gets_its_remedy_and_the_stages_own_relief() {
             "replication-lag",
             Some("Within stage 2 (Traction): Find what holds the replicas back"),
         ),
-        ("users: 50K\ncache_hit_rate_pct: 40\n", "cache-hit-rate", None),
+        (
+            "users: 50K\ncache_hit_rate_pct: 40\n",
+            "cache-hit-rate",
+            None,
+        ),
         (
             "users: 50K\napi_p95_ms: 900\ndb_cpu_pct: 30\n",
             "api-p95",
@@ -655,4 +669,364 @@ fn suppressed_alarms_keep_their_reason_and_leave_the_status() {
         ["no replicas yet", "not selected (--select)"],
         "the report's reason wins"
     );
+}
+
+/// The rows of the advice issue: each report a CTO might bring, with what
+/// the article says about it.
+mod article {
+    use super::*;
+
+    fn steps(a: &Assessment<'_>) -> String {
+        a.next_steps.join("\n")
+    }
+
+    #[test]
+    fn a_hot_write_heavy_primary_at_15k_users_fixes_first() {
+        let ladder = ladder();
+        let a = assess(
+            &report("users: 15K\ncurrent_stage: 2\ndb_cpu_pct: 82\nmonthly_cost_usd: 1600\n"),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 2, "no sharding at 15K users");
+        assert_eq!(a.decision.action, Action::FixFirst);
+        assert_eq!(a.decision.move_to.map(|s| s.id), Some(3));
+        let held: Vec<(&str, bool)> = a
+            .decision
+            .conditions
+            .iter()
+            .map(|c| (c.id.id(), c.held))
+            .collect();
+        assert_eq!(
+            held,
+            [("cheap-fixes-done", false), ("users-near-next", false)]
+        );
+        let steps = steps(&a);
+        assert!(
+            steps.contains("Move to stage 3 (Growing) only if Database CPU stays over 70% once these are done: indexes_optimized (not answered)"),
+            "{steps}"
+        );
+        assert!(!steps.contains("planned refactor"), "{steps}");
+        // The cost is the rung in use, not stage 3's.
+        let delta = a.cost_delta_usd_month.unwrap();
+        assert_eq!((delta.min, delta.max), (-600.0, 1400.0));
+    }
+
+    #[test]
+    fn with_the_cheap_fixes_done_the_trigger_stands() {
+        let ladder = ladder();
+        let a = assess(
+            &report(&format!(
+                "users: 15K\ncurrent_stage: 2\ndb_cpu_pct: 82\n{FIXES_DONE}"
+            )),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 3);
+        assert_eq!(a.decision.action, Action::Move);
+        // A move to stage 3 quotes the article's refactor figures.
+        assert!(steps(&a).contains("planned refactor costs $200,000"));
+        // One fix not done is not all of them.
+        let partial = FIXES_DONE.replace("connection_pooling: true", "connection_pooling: false");
+        let a = assess(
+            &report(&format!(
+                "users: 15K\ncurrent_stage: 2\ndb_cpu_pct: 82\n{partial}"
+            )),
+            &ladder,
+        );
+        assert_eq!(a.decision.action, Action::FixFirst);
+        assert!(steps(&a).contains("connection_pooling (not done)"));
+    }
+
+    #[test]
+    fn users_near_the_next_stage_move_at_the_boundary() {
+        let ladder = ladder();
+        // Near stage 3 starts at 50% of its 100,000 users.
+        for (users, action) in [(49_999, Action::FixFirst), (50_000, Action::Move)] {
+            let a = assess(
+                &report(&format!(
+                    "users: {users}\ncurrent_stage: 2\ndb_cpu_pct: 82\n"
+                )),
+                &ladder,
+            );
+            assert_eq!(a.decision.action, action, "{users}");
+        }
+    }
+
+    #[test]
+    fn one_hot_shard_is_split_within_stage_3() {
+        let ladder = ladder();
+        let a = assess(
+            &report("users: 400K\ncurrent_stage: 3\ndb_cpu_pct: 85\n"),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 3, "no microservices at 400K users");
+        assert_eq!(a.decision.action, Action::Relieve);
+        let steps = steps(&a);
+        assert!(
+            steps.contains("Within stage 3 (Growing): Rebalance or split the hot shard"),
+            "{steps}"
+        );
+        assert!(!steps.contains("microservices"), "{steps}");
+        // All shards hot, but far from 1M users: still within stage 3.
+        let a = assess(
+            &report(
+                "users: 400K\ncurrent_stage: 3\ndb_cpu_pct: 85\ndb_shards: 4\ndb_shards_hot: 4\n",
+            ),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 3);
+        // All shards at capacity and users approaching 1M: stage 4 is due.
+        let a = assess(
+            &report(
+                "users: 600K\ncurrent_stage: 3\ndb_cpu_pct: 85\ndb_shards: 4\ndb_shards_hot: 4\n",
+            ),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 4);
+        assert_eq!(a.decision.action, Action::Move);
+        // One hot shard of four, near 1M: rebalance, not microservices.
+        let a = assess(
+            &report(
+                "users: 900K\ncurrent_stage: 3\ndb_cpu_pct: 85\ndb_shards: 4\ndb_shards_hot: 1\n",
+            ),
+            &ladder,
+        );
+        assert_eq!(a.recommended_stage.id, 3);
+    }
+
+    #[test]
+    fn following_the_advice_is_not_called_over_engineered() {
+        let ladder = ladder();
+        // 400K users on stage 4 that the advice never recommended: over-engineered.
+        let a = assess(
+            &report("users: 400K\ncurrent_stage: 4\ndb_cpu_pct: 50\n"),
+            &ladder,
+        );
+        assert!(a.alarms.iter().any(|x| x.rule == "over-engineered"));
+        // The move the advice made at 15K users with the fixes done, run forward.
+        let a = assess(
+            &report(&format!(
+                "users: 15K\ncurrent_stage: 3\ndb_cpu_pct: 50\n{FIXES_DONE}"
+            )),
+            &ladder,
+        );
+        assert!(a.alarms.is_empty(), "{:?}", a.alarms);
+        assert_eq!(a.recommended_stage.id, 3);
+    }
+
+    #[test]
+    fn a_hot_over_engineered_system_is_not_simplified_until_cool() {
+        let ladder = ladder();
+        let a = assess(
+            &report("users: 3K\ncurrent_stage: 2\ndb_cpu_pct: 80\nmonthly_cost_usd: 2500\n"),
+            &ladder,
+        );
+        assert_eq!(a.decision.action, Action::Relieve);
+        assert_eq!(a.recommended_stage.id, 2);
+        let steps = steps(&a);
+        assert!(!steps.contains("idle replicas"), "{steps}");
+        assert!(!steps.contains("Add "), "{steps}");
+        assert!(steps.contains("once it is cool, simplify"), "{steps}");
+        // Cool: now simplify.
+        let a = assess(
+            &report("users: 3K\ncurrent_stage: 2\ndb_cpu_pct: 40\n"),
+            &ladder,
+        );
+        assert_eq!(a.decision.action, Action::Simplify);
+        assert_eq!(a.recommended_stage.id, 1);
+    }
+
+    #[test]
+    fn a_slow_api_with_a_cool_database_is_an_application_problem() {
+        let ladder = ladder();
+        let a = assess(
+            &report("users: 50K\ncurrent_stage: 2\napi_p95_ms: 400\ndb_cpu_pct: 35\n"),
+            &ladder,
+        );
+        assert_eq!(a.decision.bottleneck, Some(Bottleneck::Application));
+        let steps = steps(&a);
+        assert!(!steps.contains("replica"), "{steps}");
+        assert!(steps.contains("app servers"), "{steps}");
+        // A hot database with the same slow API: the database first.
+        let a = assess(
+            &report("users: 50K\ncurrent_stage: 2\napi_p95_ms: 400\ndb_cpu_pct: 65\n"),
+            &ladder,
+        );
+        assert_eq!(a.decision.bottleneck, Some(Bottleneck::Database));
+        assert!(steps_have(&a, "[checklist: indexes_optimized]"));
+    }
+
+    fn steps_have(a: &Assessment<'_>, text: &str) -> bool {
+        a.next_steps.iter().any(|s| s.contains(text))
+    }
+
+    #[test]
+    fn a_lag_alarm_gets_a_lag_remedy_and_a_stage_1_lag_is_a_mismatch() {
+        let ladder = ladder();
+        let a = assess(
+            &report("users: 4K\ncurrent_stage: 1\nreplication_lag_ms: 5000\n"),
+            &ladder,
+        );
+        let steps = steps(&a);
+        assert!(!steps.contains("vertically"), "{steps}");
+        assert!(steps.contains("lagging replica"), "{steps}");
+        let mismatch = a
+            .alarms
+            .iter()
+            .find(|x| x.rule == "stage-mismatch")
+            .unwrap();
+        assert!(
+            mismatch
+                .message
+                .contains("declared current_stage is probably wrong")
+        );
+    }
+
+    #[test]
+    fn small_moves_quote_the_monthly_delta_only() {
+        let ladder = ladder();
+        let a = assess(
+            &report(&format!(
+                "users: 1500\ncurrent_stage: 1\nmonthly_cost_usd: 80\napi_p95_ms: 350\ndb_cpu_pct: 40\n{FIXES_DONE}"
+            )),
+            &ladder,
+        );
+        assert_eq!(a.decision.action, Action::Move);
+        assert!(!steps(&a).contains("refactor"), "{}", steps(&a));
+        let delta = a.cost_delta_usd_month.unwrap();
+        assert_eq!((delta.min, delta.max), (920.0, 2920.0));
+    }
+
+    #[test]
+    fn suppressed_rules_drive_nothing() {
+        let ladder = ladder();
+        let r = report(
+            "users: 15K\ncurrent_stage: 2\ndb_cpu_pct: 82\ndb_connections: 90\ndb_max_connections: 100\n",
+        );
+        let options = Options {
+            ignore: vec![
+                ("db-cpu".into(), "known".into()),
+                ("db-connections".into(), "known".into()),
+            ],
+            ..Options::default()
+        };
+        let a = assess_with(&r, &ladder, &options);
+        assert_eq!(a.status, Severity::Ok);
+        assert!(a.decision.trigger.is_none());
+        assert_eq!(a.decision.action, Action::Stay);
+        assert_eq!(a.recommended_stage.id, 2);
+        assert!(!a.reason.contains("db-cpu"), "{}", a.reason);
+        assert!(!steps(&a).contains("db-cpu (critical)"), "{}", steps(&a));
+        assert_eq!(a.suppressed.len(), 2);
+    }
+
+    #[test]
+    fn a_percentage_at_or_below_1_looks_like_a_fraction() {
+        let ladder = ladder();
+        for (yaml, fired) in [
+            ("db_cpu_pct: 0.75", true),
+            ("db_cpu_pct: 1", true),
+            ("db_cpu_pct: 1.01", false),
+            ("db_cpu_pct: 0", false),
+            ("cache_hit_rate_pct: 0.9", true),
+        ] {
+            let a = assess(&report(&format!("users: 20K\n{yaml}\n")), &ladder);
+            let found = a.alarms.iter().find(|x| x.rule == "percent-as-fraction");
+            assert_eq!(found.is_some(), fired, "{yaml}");
+            if let Some(alarm) = found {
+                assert_eq!(alarm.severity, Severity::Warning);
+            }
+        }
+        let a = assess(&report("users: 20K\ndb_cpu_pct: 0.75\n"), &ladder);
+        assert!(
+            a.alarms[0]
+                .message
+                .contains("0.75% looks like a fraction: did you mean 75%?")
+                || a.alarms
+                    .iter()
+                    .any(|x| x.message.contains("did you mean 75%?"))
+        );
+    }
+}
+
+/// Running the advice forward: the report with the recommended stage in use
+/// and its alarms relieved. It must not contradict the advice.
+mod forward {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn yaml(
+        users: u64,
+        stage: u32,
+        cpu: f64,
+        p95: f64,
+        fixes: [bool; 4],
+        shards: Option<(u64, u64)>,
+    ) -> String {
+        let mut yaml = format!(
+            "users: {users}\ncurrent_stage: {stage}\ndb_cpu_pct: {cpu}\napi_p95_ms: {p95}\nchecklist:\n"
+        );
+        for (id, done) in [
+            "indexes_optimized",
+            "slow_queries_fixed",
+            "n_plus_one_eliminated",
+            "connection_pooling",
+        ]
+        .iter()
+        .zip(fixes)
+        {
+            yaml += &format!("  {id}: {done}\n");
+        }
+        if let Some((count, hot)) = shards {
+            yaml += &format!("db_shards: {count}\ndb_shards_hot: {hot}\n");
+        }
+        yaml
+    }
+
+    proptest! {
+        #[test]
+        fn the_advice_run_forward_does_not_contradict_itself(
+            users in 0u64..3_000_000,
+            stage in 1u32..=4,
+            cpu in 2.0f64..100.0,
+            p95 in 10.0f64..600.0,
+            fixes in any::<[bool; 4]>(),
+            shards in proptest::option::of((1u64..8).prop_flat_map(|n| (Just(n), 0..=n))),
+        ) {
+            let ladder = ladder();
+            let before = assess(&report(&yaml(users, stage, cpu, p95, fixes, shards)), &ladder);
+            let in_use = before.in_use().id;
+            let steps = before.next_steps.join("\n");
+            let critical = before
+                .alarms
+                .iter()
+                .any(|a| a.severity == Severity::Critical && ladder.rule(&a.rule).is_some());
+            // One rung at a time, and never simpler while something is critical.
+            prop_assert!(before.recommended_stage.id <= in_use + 1);
+            if critical {
+                prop_assert!(before.recommended_stage.id >= in_use, "{steps}");
+                prop_assert_ne!(before.decision.action, Action::Simplify);
+            }
+            // One consistent plan: never "simplify" and "add" in the same list.
+            if before.decision.action == Action::Simplify || steps.contains("simplify") {
+                prop_assert!(!steps.lines().any(|s| s.starts_with("Add ") || s.starts_with("Move to")), "{steps}");
+            }
+            // Microservices before 1M users only with every shard at capacity.
+            if before.recommended_stage.id == 4 && in_use == 3 && users < 1_000_000 {
+                prop_assert!(matches!(shards, Some((n, hot)) if hot >= n), "{steps}");
+            }
+            if before.decision.action == Action::Move {
+                let to = before.recommended_stage.id;
+                // The move done, the alarms relieved, the shards split.
+                let after = assess(
+                    &report(&yaml(users, to, 40.0, 100.0, fixes, shards.map(|(n, _)| (n, 0)))),
+                    &ladder,
+                );
+                prop_assert!(
+                    after.alarms.iter().all(|a| a.rule != "over-engineered"),
+                    "{steps}\n---\n{:#?}", after.alarms
+                );
+                prop_assert!(after.recommended_stage.id >= to);
+            }
+        }
+    }
 }

@@ -64,7 +64,8 @@ pub struct MoveWhen {
 impl MoveWhen {
     /// Whether the conditions are met, given whether each one holds.
     pub fn met(&self, holds: impl Fn(Condition) -> bool) -> bool {
-        self.all.iter().all(|&c| holds(c)) && (self.any.is_empty() || self.any.iter().any(|&c| holds(c)))
+        self.all.iter().all(|&c| holds(c))
+            && (self.any.is_empty() || self.any.iter().any(|&c| holds(c)))
     }
 
     /// Every condition named, `all` first, each once.

@@ -357,9 +357,11 @@ impl RawLadder {
                 }
             };
             if self.move_up.is_none()
-                && let Some(condition) = raw.move_when.conditions().into_iter().find(|c| {
-                    matches!(c, Condition::CheapFixesDone | Condition::UsersNearNext)
-                })
+                && let Some(condition) = raw
+                    .move_when
+                    .conditions()
+                    .into_iter()
+                    .find(|c| matches!(c, Condition::CheapFixesDone | Condition::UsersNearNext))
             {
                 problems.push(Problem::at(
                     at,
@@ -431,9 +433,9 @@ impl RawLadder {
                 ));
             }
             for id in &move_up.cheap_fixes {
-                if crate::checklist::catalog::item(id).is_none_or(|item| {
-                    item.answer != crate::checklist::catalog::Answer::Manual
-                }) {
+                if crate::checklist::catalog::item(id)
+                    .is_none_or(|item| item.answer != crate::checklist::catalog::Answer::Manual)
+                {
                     problems.push(Problem::at(
                         at,
                         format!(

@@ -344,7 +344,8 @@ impl RawReport {
             (Some(_), None) => problems.push(FieldProblem {
                 key: "db_shards_hot".to_owned(),
                 also: None,
-                message: "db_shards_hot: give db_shards too, the number of shards it is a share of".to_owned(),
+                message: "db_shards_hot: give db_shards too, the number of shards it is a share of"
+                    .to_owned(),
             }),
             _ => {}
         }

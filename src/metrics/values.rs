@@ -48,7 +48,11 @@ impl Users {
             let first = groups.next().unwrap_or_default();
             let grouped = (1..=3).contains(&first.len())
                 && groups.all(|group| group.len() == 3)
-                && !number.trim_end().split('.').nth(1).is_some_and(|f| f.contains(','));
+                && !number
+                    .trim_end()
+                    .split('.')
+                    .nth(1)
+                    .is_some_and(|f| f.contains(','));
             if !grouped {
                 return Err(format!(
                     "users: \"{}\" is not a user count: a comma only groups thousands (\"25,000\"); write a decimal point as \".\" (\"1.5M\")",

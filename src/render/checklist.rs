@@ -172,7 +172,9 @@ pub fn table(file: Option<&str>, sections: &[CheckedSection], color: bool) -> St
                     out,
                     "{indent}{}",
                     if item.status == Status::Fail {
-                        format!("conflict: {field} is measured, which implies it; the report answers false, and its answer stands")
+                        format!(
+                            "conflict: {field} is measured, which implies it; the report answers false, and its answer stands"
+                        )
                     } else {
                         format!("implied: {field} is measured")
                     }

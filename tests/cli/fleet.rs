@@ -294,10 +294,10 @@ impl Scenario {
 fn baselines_mark_each_transition() {
     let s = Scenario::new();
     fs::create_dir(s.dir.path().join("reports")).unwrap();
-    s.write("reports/worse.yaml", "users: 20K\ndb_cpu_pct: 65\n");
+    s.write("reports/worse.yaml", "users: 60K\ndb_cpu_pct: 65\n");
     s.write(
         "reports/better.yaml",
-        "users: 20K\ndb_cpu_pct: 85\napi_p95_ms: 170\n",
+        "users: 60K\ndb_cpu_pct: 85\napi_p95_ms: 170\n",
     );
     s.write("reports/same.yaml", "users: 20K\napi_p95_ms: 170\n");
     s.write("reports/gone.yaml", "users: 1\n");
@@ -306,9 +306,9 @@ fn baselines_mark_each_transition() {
 
     s.write(
         "reports/worse.yaml",
-        "users: 20K\ndb_cpu_pct: 75\ncache_hit_rate_pct: 50\n",
+        "users: 60K\ndb_cpu_pct: 75\ncache_hit_rate_pct: 50\n",
     );
-    s.write("reports/better.yaml", "users: 20K\ndb_cpu_pct: 65\n");
+    s.write("reports/better.yaml", "users: 60K\ndb_cpu_pct: 65\n");
     s.write("reports/new.yaml", "users: 20K\nreplication_lag_ms: 500\n");
     s.remove("reports/gone.yaml");
     let output = s.assess(&["--baseline", "baseline.json"]);
@@ -325,7 +325,10 @@ fn baselines_mark_each_transition() {
     };
     let worse = change("worse.yaml");
     assert_eq!(worse["status"], "worse");
-    assert_eq!(worse["stage"], "worse", "db-cpu critical moves stage 2 up");
+    assert_eq!(
+        worse["stage"], "worse",
+        "db-cpu critical moves stage 2 up, with users near stage 3"
+    );
     assert_eq!(worse["alarms"]["db-cpu"], "worse");
     assert_eq!(worse["alarms"]["cache-hit-rate"], "new");
     let better = change("better.yaml");

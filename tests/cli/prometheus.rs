@@ -302,7 +302,10 @@ fn prometheus_end_to_end() {
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["reports"][0]["recommended_stage"]["id"], 3);
+    // db-cpu fires at 42,000 users with no cheap fix answered: fix first.
+    assert_eq!(json["reports"][0]["recommended_stage"]["id"], 2);
+    assert_eq!(json["reports"][0]["decision"]["action"], "fix-first");
+    assert_eq!(json["reports"][0]["decision"]["trigger"], "db-cpu");
 
     // Every query empty (its metrics exist, but no series matches): the
     // report measures nothing, so the gate fails with `not-measured`, and the
