@@ -87,8 +87,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the metrics report or of the ladder file.
     Schema(SchemaArgs),
-    /// Print the effective settings of `assess` and where each comes from:
-    /// the command line, the config file, or the default.
+    /// Print the settings `assess` starts from and where each comes from:
+    /// the config file, or the default. `assess`'s own flags override them.
     Config,
     /// Print a shell completion script.
     ///

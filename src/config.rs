@@ -307,7 +307,7 @@ impl Config {
             format!("{} tables", self.overrides.len()),
             !self.overrides.is_empty(),
         );
-        out.push_str("The command line overrides each of these.\n");
+        out.push_str("The flags of `scalectl assess` override each of these.\n");
         out
     }
 

@@ -232,24 +232,57 @@ impl Source {
     /// The 1-based line and column where `key` is first written as a mapping key,
     /// in any of the three formats (`key:`, `"key":`, `key =`).
     pub fn key_location(&self, key: &str) -> Option<Location> {
-        self.text.lines().enumerate().find_map(|(index, line)| {
-            let trimmed = line.trim_start();
-            let indent = line.len() - trimmed.len();
-            let (quoted, rest) = match trimmed.strip_prefix(['"', '\'']) {
-                Some(rest) => (true, rest),
-                None => (false, trimmed),
-            };
-            let rest = rest.strip_prefix(key)?;
-            let rest = if quoted {
-                rest.strip_prefix(['"', '\''])?
-            } else {
-                rest
-            };
-            rest.trim_start().starts_with([':', '=']).then(|| Location {
-                line: index + 1,
-                column: line[..indent].chars().count() + 1,
-            })
+        key_location_from(&self.text, key, 0)
+    }
+
+    /// Where the value of `key` starts when it is on the key's own line (as
+    /// the parsers locate a bad value), else where the key is written.
+    pub fn value_location(&self, key: &str) -> Option<Location> {
+        let at = self.key_location(key)?;
+        let line = self.text.lines().nth(at.line - 1)?;
+        let (head, value) = line.split_once([':', '='])?;
+        let start = value.len() - value.trim_start().len();
+        if value.trim().is_empty() || value.trim_start().starts_with('#') {
+            return Some(at);
+        }
+        Some(Location {
+            line: at.line,
+            column: head.chars().count() + 1 + value[..start].chars().count() + 1,
         })
+    }
+
+    /// Where the entry `key` of the mapping `parent` is written (an `ignore:`
+    /// entry): the first such key after `parent`'s own line, else `parent`.
+    pub fn entry_location(&self, parent: &str, key: &str) -> Option<Location> {
+        let at = self.key_location(parent)?;
+        key_location_from(&self.text, key, at.line).or(Some(at))
+    }
+}
+
+/// Where `key` is first written as a key at or after line `skip` + 1.
+fn key_location_from(text: &str, key: &str, skip: usize) -> Option<Location> {
+    {
+        text.lines()
+            .enumerate()
+            .skip(skip)
+            .find_map(|(index, line)| {
+                let trimmed = line.trim_start();
+                let indent = line.len() - trimmed.len();
+                let (quoted, rest) = match trimmed.strip_prefix(['"', '\'']) {
+                    Some(rest) => (true, rest),
+                    None => (false, trimmed),
+                };
+                let rest = rest.strip_prefix(key)?;
+                let rest = if quoted {
+                    rest.strip_prefix(['"', '\''])?
+                } else {
+                    rest
+                };
+                rest.trim_start().starts_with([':', '=']).then(|| Location {
+                    line: index + 1,
+                    column: line[..indent].chars().count() + 1,
+                })
+            })
     }
 }
 

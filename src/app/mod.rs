@@ -200,7 +200,7 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
         Command::Stages(args) => {
             let ladder = Ladder::load(args.ladder.as_deref())?;
             let text = match args.format {
-                ListFormat::Table => render::ladder::table(&ladder),
+                ListFormat::Table => render::ladder::table(&ladder, streams.width.0),
                 ListFormat::Json => render::ladder::json(&ladder)?,
             };
             streams.write_out(&text)?;

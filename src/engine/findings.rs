@@ -97,7 +97,7 @@ pub(super) fn not_measured(ladder: &Ladder, text: bool) -> Alarm {
         threshold: 1.0,
         message: said(text, || {
             format!(
-                "Nothing was measured but users: none of the ladder's {} could be checked, so the report cannot pass",
+                "Nothing was measured but users: none of the ladder's {} could be checked, so nothing shows the system is healthy",
                 counted(ladder.rules().len(), "rule")
             )
         }),

@@ -536,7 +536,10 @@ pub fn format_value(metric: &str, value: f64) -> String {
         "users" => format_dollars(value),
         "current_stage" => format!("stage {}", format_number(value)),
         "observed_at" => days_text(value),
-        "rules_evaluated" => format_number(value),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        "rules_evaluated" if value <= 0.0 => "none checked".to_owned(),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        "rules_evaluated" => counted(value as usize, "rule"),
         other => {
             let unit = Metric::from_name(other).map_or("", Metric::unit);
             format!("{}{unit}", format_number(value))

@@ -182,7 +182,12 @@ impl Report {
                 valid.insert(key, value);
                 continue;
             };
-            let location = source.key_location(&key);
+            let unknown = error.to_string().starts_with("unknown field");
+            let location = if unknown {
+                source.key_location(&key)
+            } else {
+                source.value_location(&key)
+            };
             let line = location.map(|l| l.line);
             if line.is_some() && seen.contains(&line) {
                 continue;
@@ -276,6 +281,9 @@ pub struct FieldProblem {
     pub key: String,
     /// Another field the problem involves, whose line the message names.
     pub also: Option<&'static str>,
+    /// The entry of the mapping at `key` the problem is about (an `ignore:`
+    /// rule), located at its own line.
+    pub entry: Option<String>,
     /// What is wrong.
     pub message: String,
 }
@@ -291,7 +299,11 @@ impl FieldProblem {
         {
             message.push_str(&format!(" (`{}` is on line {})", line.0, line.1));
         }
-        Problem::at(source.key_location(&self.key), message)
+        let location = match &self.entry {
+            Some(entry) => source.entry_location(&self.key, entry),
+            None => source.key_location(&self.key),
+        };
+        Problem::at(location, message)
     }
 }
 
@@ -326,6 +338,7 @@ impl RawReport {
             problems.push(FieldProblem {
                 key: "db_connections".to_owned(),
                 also: Some("db_max_connections"),
+                entry: None,
                 message: format!(
                     "db_connections: {open} open connections is more than db_max_connections, the server's limit of {limit}; one of the two is wrong"
                 ),
@@ -336,6 +349,7 @@ impl RawReport {
                 problems.push(FieldProblem {
                     key: "db_shards_hot".to_owned(),
                     also: Some("db_shards"),
+                    entry: None,
                     message: format!(
                         "db_shards_hot: {hot} hot shards is more than db_shards, the {shards} shards there are; one of the two is wrong"
                     ),
@@ -344,6 +358,7 @@ impl RawReport {
             (Some(_), None) => problems.push(FieldProblem {
                 key: "db_shards_hot".to_owned(),
                 also: None,
+                entry: None,
                 message: "db_shards_hot: give db_shards too, the number of shards it is a share of"
                     .to_owned(),
             }),
@@ -358,6 +373,7 @@ impl RawReport {
             problems.push(FieldProblem {
                 key: "current_stage".to_owned(),
                 also: None,
+                entry: None,
                 message: format!(
                     "current_stage {id} is not a stage of the ladder; expected 1 to {}",
                     ladder.top().id
@@ -369,12 +385,14 @@ impl RawReport {
                 problems.push(FieldProblem {
                     key: "ignore".to_owned(),
                     also: None,
+                    entry: Some(rule.clone()),
                     message: format!("ignore: {unknown}"),
                 });
             } else if reason.trim().is_empty() {
                 problems.push(FieldProblem {
                     key: "ignore".to_owned(),
                     also: None,
+                    entry: Some(rule.clone()),
                     message: format!(
                         "ignore: `{rule}` needs a reason (`{rule}: \"why it does not apply\"`)"
                     ),
@@ -388,6 +406,7 @@ impl RawReport {
                     .map(|(key, message)| FieldProblem {
                         key,
                         also: None,
+                        entry: None,
                         message,
                     }),
             );

@@ -367,6 +367,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn commas_only_group_thousands() {
+        for (text, users) in [
+            ("25,000", 25_000),
+            ("1,234,567", 1_234_567),
+            ("1,200K", 1_200_000),
+            ("1,234.5K", 1_234_500),
+        ] {
+            assert_eq!(Users::parse(text), Ok(Users(users)), "{text}");
+        }
+        for text in ["1,5M", "1,2,3", "25,0000", ",000", "1000,000", "1.2,5K"] {
+            let error = Users::parse(text).unwrap_err();
+            assert!(
+                error.starts_with(&format!(
+                    "users: \"{text}\" is not a user count: a comma only groups thousands"
+                )),
+                "{text}: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn parses_user_counts_with_suffixes_and_separators() {
         for (text, users) in [
             ("0", 0),

@@ -59,6 +59,11 @@ pub fn move_up_when(stage: &Stage, ladder: &Ladder) -> String {
         .map(|rule| format!("{} is critical ({})", rule.id, critical_condition(rule)))
         .collect();
     let mut move_up = triggers.join(" or ");
+    if !move_up.is_empty()
+        && let Some(conditions) = move_conditions(stage)
+    {
+        let _ = write!(move_up, " once {conditions}");
+    }
     if let Some(max) = stage.users_max {
         if !move_up.is_empty() {
             move_up.push_str(", or ");
@@ -71,6 +76,26 @@ pub fn move_up_when(stage: &Stage, ladder: &Ladder) -> String {
     move_up
 }
 
+/// "cheap-fixes-done or users-near-next": the conditions a trigger of
+/// `stage` needs before it moves a system up, if it names any.
+fn move_conditions(stage: &Stage) -> Option<String> {
+    let ids = |conditions: &[crate::ladder::Condition], join: &str| {
+        conditions
+            .iter()
+            .map(|c| c.id())
+            .collect::<Vec<_>>()
+            .join(join)
+    };
+    let mut needs = Vec::new();
+    if !stage.move_when.all.is_empty() {
+        needs.push(ids(&stage.move_when.all, " and "));
+    }
+    if !stage.move_when.any.is_empty() {
+        needs.push(ids(&stage.move_when.any, " or "));
+    }
+    (!needs.is_empty()).then(|| needs.join(", and "))
+}
+
 /// One stage's architecture, database, team and trigger, indented.
 fn stage_details(out: &mut String, stage: &Stage, ladder: &Ladder) {
     let _ = writeln!(out, "  architecture  {}", stage.architecture.join("; "));
@@ -79,8 +104,9 @@ fn stage_details(out: &mut String, stage: &Stage, ladder: &Ladder) {
     let _ = writeln!(out, "  move up when  {}", move_up_when(stage, ladder));
 }
 
-/// The ladder for people: one block per stage, then the rules.
-pub fn table(ladder: &Ladder) -> String {
+/// The ladder for people: one block per stage, then the rules, laid out
+/// in `width` columns.
+pub fn table(ladder: &Ladder, width: u16) -> String {
     let mut out = String::new();
     for stage in ladder.stages() {
         let _ = writeln!(
@@ -98,6 +124,8 @@ pub fn table(ladder: &Ladder) -> String {
     rules
         .load_style(presets::UTF8_FULL_CONDENSED)
         .force_no_tty()
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(width)
         .set_header(vec!["rule", "metric", "warning", "critical", "checks"]);
     for rule in ladder.rules() {
         let word = match rule.direction {
@@ -158,8 +186,12 @@ pub fn explain(rule: &Rule, ladder: &Ladder) -> String {
         .filter(|stage| stage.scale_when.contains(&rule.id))
         .map(|stage| match ladder.next(stage) {
             Some(next) => format!(
-                "stage {} ({}) -> stage {} ({})",
-                stage.id, stage.name, next.id, next.name
+                "stage {} ({}) -> stage {} ({}){}",
+                stage.id,
+                stage.name,
+                next.id,
+                next.name,
+                move_conditions(stage).map_or_else(String::new, |c| format!(" once {c}"))
             ),
             None => format!("stage {} ({}), the top", stage.id, stage.name),
         })

@@ -326,3 +326,155 @@ fn tables_fit_the_readers_width() {
         .unwrap();
     assert_eq!(widest(&String::from_utf8(piped.stdout).unwrap()), 100);
 }
+
+/// What a new user tripped on: each in the words and tables it is read in.
+mod first_read {
+    use super::*;
+
+    fn run(args: &[&str], stdin: Option<&str>) -> (String, String, i32) {
+        let mut cmd = scalectl();
+        cmd.env("NO_COLOR", "1").env_remove("COLUMNS").args(args);
+        if let Some(text) = stdin {
+            cmd.write_stdin(text);
+        }
+        let output = cmd.output().unwrap();
+        (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+            output.status.code().unwrap(),
+        )
+    }
+
+    #[test]
+    fn markdown_next_steps_is_a_heading_of_its_own() {
+        let (md, _, _) = run(
+            &[
+                "assess",
+                "--format",
+                "markdown",
+                "examples/trigger-db-cpu.yaml",
+            ],
+            None,
+        );
+        assert!(md.contains("\n\n**Next steps**\n"), "{md}");
+        assert!(!md.contains(".\n**Next steps**"), "{md}");
+        // The decision's conditions as a task list, held and not held.
+        assert!(
+            md.contains("- [x] 85,000 users are past the 50,000"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- [ ] the cheap fixes are not all done"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn concise_lists_suppressed_alarms() {
+        let (out, _, code) = run(
+            &["assess", "--format", "concise", "--ignore", "db-cpu", "-"],
+            Some("users: 50K\ndb_cpu_pct: 90\n"),
+        );
+        assert_eq!(code, 0);
+        assert!(
+            out.contains(":2:1: note db-cpu suppressed (critical): "),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn what_if_from_no_users_says_it_cannot_tell() {
+        let (out, _, _) = run(
+            &["assess", "--users", "10K", "-"],
+            Some("users: 0\napi_p95_ms: 100\ndb_cpu_pct: 40\n"),
+        );
+        let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("cannot tell"), "{out}");
+        assert!(!flat.contains("nothing measured"), "{out}");
+    }
+
+    #[test]
+    fn a_million_users_is_beyond_stage_3_not_past_a_million() {
+        let (out, _, _) = run(
+            &["assess", "--format", "json", "-"],
+            Some("users: 1M\ncurrent_stage: 3\ndb_cpu_pct: 40\n"),
+        );
+        let json: Value = serde_json::from_str(&out).unwrap();
+        let under = json["reports"][0]["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "under-scaled")
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            under.starts_with("1,000,000 users is beyond the architecture of stage 3 (Growing), built for fewer than 1,000,000 users"),
+            "{under}"
+        );
+    }
+
+    #[test]
+    fn an_ignore_error_points_at_its_entry() {
+        let yaml = "users: 10\ndb_cpu_pct: 40\nignore:\n  api-p95: fine\n  db-cpuu: typo\n";
+        let (_, assess, _) = run(&["assess", "-"], Some(yaml));
+        assert!(
+            assess.contains("<stdin>:5:3: ignore: unknown rule `db-cpuu`"),
+            "{assess}"
+        );
+    }
+
+    #[test]
+    fn validate_and_assess_locate_the_same_error_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let both = dir.path().join("both.yaml");
+        std::fs::write(
+            &both,
+            "users: 10\ndb_cpu_pct: 130\ncache_hit_rate_pct: 200\n",
+        )
+        .unwrap();
+        let alone = dir.path().join("alone.yaml");
+        std::fs::write(&alone, "users: 10\ncache_hit_rate_pct: 200\n").unwrap();
+        let (_, validate, _) = run(&["validate", both.to_str().unwrap()], None);
+        let (_, assess, _) = run(&["assess", alone.to_str().unwrap()], None);
+        // The value's column (21) on its line, in both.
+        assert!(
+            validate.contains(":3:21: cache_hit_rate_pct: 200 is over 100"),
+            "{validate}"
+        );
+        assert!(
+            assess.contains(":2:21: cache_hit_rate_pct: 200 is over 100"),
+            "{assess}"
+        );
+    }
+
+    #[test]
+    fn the_rules_table_of_stages_fits_the_width() {
+        let output = scalectl()
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "60")
+            .arg("stages")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        let widest = text
+            .lines()
+            .filter(|l| l.starts_with('│') || l.starts_with('┌'))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap();
+        assert!(widest <= 60, "{text}");
+        assert!(
+            text.contains("once cheap-fixes-done or users-near-next"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn not_measured_reads_as_what_it_is() {
+        let (out, _, _) = run(&["assess", "--allow-unmeasured", "-"], Some("users: 10\n"));
+        assert!(out.contains("none checked"), "{out}");
+        assert!(!out.contains("cannot pass"), "{out}");
+    }
+}
