@@ -140,7 +140,12 @@ pub fn table(ladder: &Ladder, width: u16) -> String {
                 format_number(rule.warning),
                 rule.metric.unit()
             ),
-            critical_condition(rule),
+            format!(
+                "{} {}{}",
+                rule.direction.word(),
+                format_number(rule.critical),
+                rule.metric.unit()
+            ),
             rule.title.clone(),
         ]);
     }
