@@ -64,6 +64,25 @@ pub struct RawOverride {
     pub ignore: BTreeMap<String, String>,
 }
 
+/// Whether `dir` belongs to the user running scalectl (always, where
+/// ownership cannot be told).
+fn owned_by_us(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The process's own user, as the kernel shows it (Linux).
+        let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+            return true;
+        };
+        std::fs::metadata(dir).is_ok_and(|m| m.uid() == me)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        true
+    }
+}
+
 /// A validated config file.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -102,13 +121,23 @@ impl Config {
             return Some(path.to_path_buf());
         }
         // Named relative to the current directory, as people would write it.
-        cwd.ancestors().enumerate().find_map(|(up, dir)| {
-            dir.join(FILE_NAME).is_file().then(|| {
+        // The walk stops at the repository's root (a `.git`), and at a
+        // directory owned by someone else, as git does: a config file there
+        // is not this project's to apply.
+        for (up, dir) in cwd.ancestors().enumerate() {
+            if !owned_by_us(dir) {
+                return None;
+            }
+            if dir.join(FILE_NAME).is_file() {
                 let mut relative: PathBuf = std::iter::repeat_n("..", up).collect();
                 relative.push(FILE_NAME);
-                relative
-            })
-        })
+                return Some(relative);
+            }
+            if dir.join(".git").exists() {
+                return None;
+            }
+        }
+        None
     }
 
     /// Reads and validates a config file. Rule ids depend on the ladder, which
@@ -144,10 +173,38 @@ impl Config {
                 ));
             }
         }
+        let dir = path.parent().unwrap_or(Path::new("."));
         let mut output_format = Vec::new();
         for spec in &raw.output_format {
             match parse_output_spec(spec) {
-                Ok(spec) => output_format.push(spec),
+                // A config file writes only below its own directory: an
+                // absolute path or one that climbs out of it is refused.
+                Ok(OutputSpec {
+                    path: Some(out), ..
+                }) if out.as_os_str() != "-"
+                    && (out.is_absolute()
+                        || out.components().any(|c| {
+                            !matches!(
+                                c,
+                                std::path::Component::Normal(_) | std::path::Component::CurDir
+                            )
+                        })) =>
+                {
+                    problems.push(Problem::at(
+                        at("output-format"),
+                        format!(
+                            "output-format: `{}` is outside the config file's directory; a config file writes only below its own directory (name other paths on the command line)",
+                            crate::escape::echo(spec)
+                        ),
+                    ));
+                }
+                Ok(mut spec) => {
+                    // Relative to the config file, as the ladder is.
+                    if let Some(out) = spec.path.as_mut().filter(|p| p.as_os_str() != "-") {
+                        *out = dir.join(&*out);
+                    }
+                    output_format.push(spec);
+                }
                 Err(e) => problems.push(Problem::at(
                     at("output-format"),
                     format!("output-format: {e}"),
@@ -178,7 +235,6 @@ impl Config {
                 problems,
             });
         }
-        let dir = path.parent().unwrap_or(Path::new("."));
         Ok(Self {
             source: Some(source),
             path: Some(path.to_path_buf()),
@@ -237,7 +293,7 @@ impl Config {
         let mut out = match &self.path {
             Some(path) => format!("config file: {}\n", crate::escape::line(&path_name(path))),
             None => format!(
-                "config file: none ({FILE_NAME} in this directory or above, or --config PATH)\n"
+                "config file: none ({FILE_NAME} in this directory or above, up to the repository root, or --config PATH)\n"
             ),
         };
         let list = |items: &[String]| {

@@ -1,9 +1,12 @@
 //! Writing output files without losing anything: a regular file is replaced
 //! atomically (a temporary file in the same directory, renamed into place),
 //! so that an interrupted run never leaves half a file; a symbolic link has
-//! its target replaced, not the link; a device, FIFO or socket is written
-//! to, never replaced; and a file that is one of the run's inputs is refused
-//! before anything is written.
+//! its target replaced, not the link, but only when that target is in the
+//! link's own directory tree or the working directory's (a link committed to
+//! a repository cannot aim scalectl's output at a file elsewhere); a replaced
+//! file keeps its mode less any execute bit; a device, FIFO or socket is
+//! written to, never replaced; and a file that is one of the run's inputs is
+//! refused before anything is written.
 //!
 //! The new file is not flushed to disk before the rename (no `fsync`): what
 //! the rename guards against is a run that stops half-way, and every file
@@ -138,6 +141,12 @@ pub fn write_output(
         message,
     };
     let cannot_write = |e: &std::io::Error| fail(format!("cannot write: {}", io_reason(e)));
+    if let Some(target) = link_outside(path) {
+        return Err(fail(format!(
+            "is a symbolic link to {}, outside this directory tree; refusing to follow it (name the target itself to write there)",
+            path_name(&target)
+        )));
+    }
     match fs::metadata(path) {
         Ok(metadata) => {
             if !overwrite {
@@ -174,6 +183,33 @@ pub fn write_output(
         }
         Err(e) => Err(cannot_write(&e)),
     }
+}
+
+/// Where the symbolic link at `path` leads, when it leads outside both the
+/// directory tree that holds the link and the working directory's.
+fn link_outside(path: &Path) -> Option<PathBuf> {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    let target = link_target(path);
+    // The target's directory, resolved (the target itself may not exist yet).
+    let resolved = fs::canonicalize(&target).ok().or_else(|| {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty())?;
+        Some(fs::canonicalize(parent).ok()?.join(target.file_name()?))
+    });
+    let Some(resolved) = resolved else {
+        return Some(target);
+    };
+    let holder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let inside = [fs::canonicalize(holder).ok(), std::env::current_dir().ok()]
+        .into_iter()
+        .flatten()
+        .any(|tree| resolved.starts_with(tree));
+    (!inside).then_some(resolved)
 }
 
 /// Where a new file at `path` goes: through a dangling symbolic link to the
@@ -234,6 +270,12 @@ fn replace(
             .map_err(|e| cannot_write(&e))?;
     }
     if let Some(permissions) = permissions {
+        // Output is text: a replaced file never keeps an execute bit.
+        #[cfg(unix)]
+        let permissions = {
+            use std::os::unix::fs::PermissionsExt;
+            fs::Permissions::from_mode(permissions.mode() & 0o7666 & !0o6000)
+        };
         file.as_file()
             .set_permissions(permissions)
             .map_err(|e| cannot_write(&e))?;
@@ -374,6 +416,33 @@ mod tests {
             fs::read_to_string(dir.path().join("made.json")).unwrap(),
             "made"
         );
+        // An executable target loses its execute bits.
+        let tool = dir.path().join("tool");
+        fs::write(&tool, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+        write_atomic(&tool, "text", true).unwrap();
+        assert_eq!(
+            fs::metadata(&tool).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        // A link to somewhere outside its directory tree (and the working
+        // directory's) is refused, and the target is untouched.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let sub = dir.path().join("repo");
+        fs::create_dir(&sub).unwrap();
+        let trap = sub.join("scalectl.sarif");
+        symlink(&victim, &trap).unwrap();
+        let error = write_atomic(&trap, "x", true).unwrap_err().to_string();
+        assert!(error.contains("is a symbolic link to"), "{error}");
+        assert!(error.contains("refusing to follow it"), "{error}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        // The same through a dangling link to a file that does not exist yet.
+        let dangling_out = sub.join("new.sarif");
+        symlink(elsewhere.path().join("made-elsewhere"), &dangling_out).unwrap();
+        assert!(write_atomic(&dangling_out, "x", true).is_err());
+        assert!(!elsewhere.path().join("made-elsewhere").exists());
         // A new file is not 0600: it gets 0666 less the umask (at least readable by its owner and group).
         let fresh = dir.path().join("fresh.txt");
         write_atomic(&fresh, "x", false).unwrap();

@@ -368,7 +368,10 @@ fn stream_fleet<'a>(
             Ok(())
         };
         match output {
-            Some(path) => crate::output::write_output(path, true, &inputs, finish)?,
+            Some(path) => {
+                crate::output::write_output(path, true, &inputs, finish)?;
+                streams.wrote(path, args.quiet);
+            }
             None => streams.write_with(finish)?,
         }
         return Ok(outcome);
@@ -388,7 +391,10 @@ fn stream_fleet<'a>(
         Ok(())
     };
     match output {
-        Some(path) => crate::output::write_output(path, true, &inputs, write)?,
+        Some(path) => {
+            crate::output::write_output(path, true, &inputs, write)?;
+            streams.wrote(path, args.quiet);
+        }
         None => streams.write_with(write)?,
     }
     for error in &errors {

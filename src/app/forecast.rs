@@ -79,6 +79,7 @@ pub(super) fn forecast_command(
         inputs.extend(args.history.as_deref());
         inputs.extend(args.ladder.as_deref());
         write_output(path, true, &inputs, |out| out.write_all(svg.as_bytes()))?;
+        streams.wrote(path, false);
     }
     let text = match args.format {
         ListFormat::Table => render::forecast::table(&forecast, &ladder),

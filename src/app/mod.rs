@@ -80,6 +80,14 @@ impl Streams<'_> {
         }
     }
 
+    /// Names a file the command wrote, on standard error (`wrote PATH`), so
+    /// that no file is written without a trace; not with `quiet`.
+    pub(crate) fn wrote(&mut self, path: &Path, quiet: bool) {
+        if !quiet {
+            let _ = writeln!(self.err, "wrote {}", crate::escape::path_name(path));
+        }
+    }
+
     pub(crate) fn report_error(&mut self, error: &FileError) {
         let _ = writeln!(
             self.err,
@@ -215,7 +223,10 @@ pub fn run_with(cli: Cli, streams: &mut Streams<'_>) -> Result<Outcome, Error> {
                 InitKind::Report => template::metrics_template(),
             };
             match args.output.as_deref().filter(|p| p.as_os_str() != STDOUT) {
-                Some(path) => write_atomic(path, &text, args.force)?,
+                Some(path) => {
+                    write_atomic(path, &text, args.force)?;
+                    streams.wrote(path, false);
+                }
                 None => streams.write_out(&text)?,
             }
             Ok(Outcome::Pass)
@@ -305,7 +316,11 @@ pub(crate) fn render_run(
         OutputFormat::Jsonl => &JsonLines,
     };
     match output {
-        Some(path) => write_output(path, true, inputs, |out| renderer.render(run, out)),
+        Some(path) => {
+            write_output(path, true, inputs, |out| renderer.render(run, out))?;
+            streams.wrote(path, quiet);
+            Ok(())
+        }
         None => streams.write_with(|out| renderer.render(run, out)),
     }
 }

@@ -271,6 +271,7 @@ pub(super) fn collect_command(
             write_output(path, args.force, &inputs, |out| {
                 out.write_all(text.as_bytes())
             })?;
+            streams.wrote(path, false);
         }
         None => streams.write_out(&text)?,
     }

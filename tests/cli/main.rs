@@ -8,6 +8,7 @@ mod distribution;
 mod fleet;
 mod forecast;
 mod hardening;
+mod hardening3;
 mod live_stack;
 mod prometheus;
 mod properties;

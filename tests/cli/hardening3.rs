@@ -1,0 +1,202 @@
+//! Hardening, round 3: what a repository can make scalectl do to the files
+//! around it, and what a config file can do to the gate.
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+fn run_in(args: &[&str], dir: &Path) -> Output {
+    Command::cargo_bin("scalectl")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(20))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A committed link `scalectl.sarif -> ~/bin/tool` and a report whose service
+/// is a shell command substitution: the tool is neither replaced nor left
+/// executable with the report in it.
+#[cfg(unix)]
+#[test]
+fn a_committed_symlink_cannot_aim_an_output_outside_the_checkout() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let home = tempfile::tempdir().unwrap();
+    let tool = home.path().join("tool");
+    fs::write(&tool, "#!/bin/sh\necho real tool\n").unwrap();
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+    let checkout = tempfile::tempdir().unwrap();
+    symlink(&tool, checkout.path().join("scalectl.sarif")).unwrap();
+    fs::write(
+        checkout.path().join("r.yaml"),
+        "service: \"x$(touch PWNED)\"\nusers: 50K\ndb_cpu_pct: 90\n",
+    )
+    .unwrap();
+    let output = run_in(
+        &[
+            "assess",
+            "--format",
+            "sarif",
+            "--output",
+            "scalectl.sarif",
+            "r.yaml",
+        ],
+        checkout.path(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("scalectl.sarif"), "{message}");
+    assert!(message.contains("is a symbolic link to"), "{message}");
+    assert!(message.contains("refusing to follow it"), "{message}");
+    assert_eq!(
+        fs::read_to_string(&tool).unwrap(),
+        "#!/bin/sh\necho real tool\n"
+    );
+    assert_eq!(mode(&tool), 0o755);
+    // A link inside the checkout is followed, and the output is named.
+    fs::create_dir(checkout.path().join("out")).unwrap();
+    symlink("out/report.sarif", checkout.path().join("inside.sarif")).unwrap();
+    let output = run_in(
+        &[
+            "assess",
+            "--format",
+            "sarif",
+            "--output",
+            "inside.sarif",
+            "r.yaml",
+        ],
+        checkout.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(checkout.path().join("out/report.sarif").is_file());
+    assert!(
+        stderr(&output).contains("wrote inside.sarif"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A replaced file never keeps an execute bit.
+#[cfg(unix)]
+#[test]
+fn a_replaced_executable_is_no_longer_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    fs::write(&out, "old").unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o775)).unwrap();
+    fs::write(dir.path().join("r.yaml"), "users: 5\napi_p95_ms: 50\n").unwrap();
+    let output = run_in(
+        &[
+            "assess",
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+            "r.yaml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(mode(&out), 0o664);
+    // --quiet keeps standard error quiet.
+    let output = run_in(
+        &[
+            "assess",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+            "r.yaml",
+        ],
+        dir.path(),
+    );
+    assert!(!stderr(&output).contains("wrote"), "{}", stderr(&output));
+}
+
+/// A config file may only write below its own directory, and its paths are
+/// relative to it.
+#[test]
+fn a_config_file_writes_only_below_its_own_directory() {
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("tool");
+    fs::write(&victim, "keep").unwrap();
+    let project = tempfile::tempdir().unwrap();
+    fs::create_dir(project.path().join(".git")).unwrap();
+    fs::write(project.path().join("r.yaml"), "users: 5\napi_p95_ms: 50\n").unwrap();
+    for spec in [
+        format!("sarif:{}", victim.display()),
+        "sarif:../tool".to_owned(),
+        "sarif:out/../../tool".to_owned(),
+    ] {
+        fs::write(
+            project.path().join("scalectl.toml"),
+            format!("output-format = [\"{spec}\"]\n"),
+        )
+        .unwrap();
+        let output = run_in(&["assess", "r.yaml"], project.path());
+        assert_eq!(output.status.code(), Some(2), "{spec}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(
+            message.contains("scalectl.toml:1:1: output-format:"),
+            "{message}"
+        );
+        assert!(
+            message.contains("outside the config file's directory"),
+            "{message}"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    }
+    // Relative to the config file, wherever scalectl runs below it.
+    fs::write(
+        project.path().join("scalectl.toml"),
+        "output-format = [\"json:out.json\"]\n",
+    )
+    .unwrap();
+    fs::create_dir(project.path().join("sub")).unwrap();
+    let output = run_in(&["assess", "../r.yaml"], &project.path().join("sub"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(project.path().join("out.json").is_file());
+    assert!(!project.path().join("sub/out.json").exists());
+    assert!(
+        stderr(&output).contains("wrote ../out.json"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The config search stops at the repository's root: a `scalectl.toml`
+/// above it is not applied.
+#[test]
+fn the_config_search_stops_at_the_repository_root() {
+    let outer = tempfile::tempdir().unwrap();
+    fs::write(outer.path().join("scalectl.toml"), "fail-on = \"never\"\n").unwrap();
+    let repo = outer.path().join("repo");
+    fs::create_dir_all(repo.join(".git")).unwrap();
+    fs::write(repo.join("r.yaml"), "users: 50K\ndb_cpu_pct: 90\n").unwrap();
+    let output = run_in(&["assess", "r.yaml"], &repo);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the outer fail-on is not applied"
+    );
+    let output = run_in(&["config"], &repo);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.starts_with("config file: none"), "{text}");
+}
