@@ -35,6 +35,9 @@ fn the_action_runs_assess_with_its_inputs() {
             .contains("--path \"$GITHUB_ACTION_PATH\""),
         "installs at the action's ref"
     );
+    // Never built in the untrusted checkout, never with its toolchain.
+    assert_eq!(steps[0]["working-directory"], "${{ github.action_path }}");
+    assert_eq!(steps[0]["env"]["RUSTUP_TOOLCHAIN"], "stable");
     // The command the defaults make.
     let mut args = vec![
         "assess",
@@ -63,6 +66,34 @@ fn the_action_runs_assess_with_its_inputs() {
     );
 }
 
+/// The README's own workflow pins what it installs and builds it outside
+/// the checkout, with the toolchain pinned.
+#[test]
+fn the_readme_workflow_installs_a_pinned_scalectl_outside_the_checkout() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme.find("name: capacity\non: [pull_request]").unwrap();
+    let end = start + readme[start..].find("```").unwrap();
+    let workflow: Value = serde_saphyr::from_str(&readme[start..end]).unwrap();
+    let steps = workflow["jobs"]["scalectl"]["steps"].as_array().unwrap();
+    let install = steps
+        .iter()
+        .find(|s| s["run"].as_str().is_some_and(|r| r.contains("cargo install")))
+        .unwrap();
+    let run = install["run"].as_str().unwrap();
+    assert!(run.contains("--tag ") || run.contains("--rev "), "{run}");
+    assert_eq!(install["working-directory"], "${{ runner.temp }}");
+    assert_eq!(install["env"]["RUSTUP_TOOLCHAIN"], "stable");
+    // The gate step itself parses.
+    let gate = steps
+        .iter()
+        .find(|s| s["name"] == "Capacity gate")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap();
+    let args: Vec<&str> = gate.split_whitespace().skip(1).collect();
+    parses(&args);
+}
+
 #[test]
 fn the_pre_commit_hook_validates_reports() {
     let hooks = yaml(".pre-commit-hooks.yaml");
@@ -74,6 +105,43 @@ fn the_pre_commit_hook_validates_reports() {
     let mut args: Vec<&str> = entry[1..].to_vec();
     args.push("examples/stage1-startup.yaml");
     parses(&args);
+    // The files it takes are reports, not the config, a ladder or CI settings.
+    let files = regex_lite(hook["files"].as_str().unwrap());
+    let exclude = regex_lite(hook["exclude"].as_str().unwrap());
+    for (path, taken) in [
+        ("capacity/checkout.yaml", true),
+        ("capacity/api.json", true),
+        ("capacity/db.toml", true),
+        ("scalectl.toml", false),
+        ("capacity/stages.toml", false),
+        ("queries.toml", false),
+        ("Cargo.toml", false),
+        (".github/workflows/ci.yml", false),
+        (".pre-commit-config.yaml", false),
+    ] {
+        assert_eq!(files(path) && !exclude(path), taken, "{path}");
+    }
+}
+
+/// The hook's patterns, tested by `grep -E` as pre-commit would match them
+/// (both are POSIX-extended-compatible here).
+fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool {
+    let pattern = pattern.to_owned();
+    move |path: &str| {
+        let mut child = std::process::Command::new("grep")
+            .args(["-qE", &pattern])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{path}\n").as_bytes())
+            .unwrap();
+        child.wait().unwrap().success()
+    }
 }
 
 #[test]
