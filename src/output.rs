@@ -16,10 +16,47 @@
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::Error;
 use crate::escape::path_name;
 use crate::source::io_reason;
+
+/// The temporary files being written, to remove when a signal ends the run
+/// before they are renamed into place.
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary file still being written: called when SIGINT,
+/// SIGTERM or SIGHUP ends the run, so that none is left behind.
+pub fn remove_temporary_files() {
+    let paths = TEMPORARY
+        .lock()
+        .map(|mut paths| std::mem::take(&mut *paths))
+        .unwrap_or_default();
+    for path in paths {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// Keeps `path` in [`TEMPORARY`] while it lives.
+struct Registered(PathBuf);
+
+impl Registered {
+    fn new(path: &Path) -> Self {
+        if let Ok(mut paths) = TEMPORARY.lock() {
+            paths.push(path.to_path_buf());
+        }
+        Self(path.to_path_buf())
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut paths) = TEMPORARY.lock() {
+            paths.retain(|p| *p != self.0);
+        }
+    }
+}
 
 /// What a renderer writes to. A regular file can also leave room for a part
 /// known only at the end, such as a head that sums up what follows it.
@@ -256,6 +293,7 @@ fn replace(
             io_reason(&e)
         )
     })?;
+    let _registered = Registered::new(file.path());
     let cannot_write = |e: &std::io::Error| format!("cannot write: {}", io_reason(e));
     {
         let mut out = FileOutput {

@@ -77,17 +77,18 @@ fn the_readme_workflow_installs_a_pinned_scalectl_outside_the_checkout() {
     let steps = workflow["jobs"]["scalectl"]["steps"].as_array().unwrap();
     let install = steps
         .iter()
-        .find(|s| s["run"].as_str().is_some_and(|r| r.contains("cargo install")))
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
         .unwrap();
     let run = install["run"].as_str().unwrap();
     assert!(run.contains("--tag ") || run.contains("--rev "), "{run}");
     assert_eq!(install["working-directory"], "${{ runner.temp }}");
     assert_eq!(install["env"]["RUSTUP_TOOLCHAIN"], "stable");
     // The gate step itself parses.
-    let gate = steps
-        .iter()
-        .find(|s| s["name"] == "Capacity gate")
-        .unwrap()["run"]
+    let gate = steps.iter().find(|s| s["name"] == "Capacity gate").unwrap()["run"]
         .as_str()
         .unwrap();
     let args: Vec<&str> = gate.split_whitespace().skip(1).collect();

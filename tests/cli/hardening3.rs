@@ -200,3 +200,87 @@ fn the_config_search_stops_at_the_repository_root() {
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(text.starts_with("config file: none"), "{text}");
 }
+
+/// An error written to a standard error nobody reads (`2>&1 | head -0`)
+/// is no panic: the exit code still says what happened.
+#[test]
+fn a_closed_standard_error_is_no_panic() {
+    for args in [
+        &["assess", "/nonexistent.yaml"][..],
+        &["validate", "/nonexistent.yaml"][..],
+        &["forecast", "/nonexistent.csv"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalectl"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// SIGTERM or SIGINT while an output is being written leaves no temporary
+/// file behind. The run waits on a standard input that never ends, after
+/// the reports before it are already in the temporary file.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_output_leaves_no_temporary_file() {
+    for signal in ["TERM", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        let out = dir.path().join("out");
+        fs::create_dir_all(&reports).unwrap();
+        fs::create_dir_all(&out).unwrap();
+        for i in 0..50 {
+            fs::write(
+                reports.join(format!("{i}.yaml")),
+                "users: 5\napi_p95_ms: 50\n",
+            )
+            .unwrap();
+        }
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalectl"))
+            .current_dir(dir.path())
+            .args([
+                "assess",
+                "reports",
+                "-",
+                "--format",
+                "json",
+                "--output",
+                "out/all.json",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let temporary = || {
+            fs::read_dir(&out)
+                .unwrap()
+                .filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with(".scalectl-"))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !temporary() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no temporary file appeared"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+            std::thread::yield_now();
+        }
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let expected = if signal == "TERM" { 143 } else { 130 };
+        assert_eq!(status.code(), Some(expected), "SIG{signal}");
+        let left: Vec<_> = fs::read_dir(&out).unwrap().filter_map(Result::ok).collect();
+        assert!(left.is_empty(), "SIG{signal}: {left:?}");
+    }
+}
