@@ -11,8 +11,8 @@ use std::path::Path;
 /// The most characters of an input echoed in one message.
 pub const MAX_ECHO_CHARS: usize = 400;
 
-/// Whether `c` must not reach a terminal raw.
-fn is_unsafe(c: char) -> bool {
+/// Whether `c` must not reach a terminal (or a rendered page) raw.
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

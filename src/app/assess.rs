@@ -563,6 +563,20 @@ fn assess_file<'a>(
         Vec::new()
     };
     let (report, what_if) = match what_if_spec {
+        // Load in proportion to users cannot be scaled from none: the answer
+        // would be today's numbers at the new users, passing as if measured.
+        Some((users, models)) if report.users == 0 && models.iter().all(Option::is_none) => {
+            return Err(FileError::new(
+                source.name.clone(),
+                crate::error::Problem::at(
+                    source.value_location("users"),
+                    format!(
+                        "users: the report observes 0 users, so --users {} cannot scale its load from them; give the users the numbers were measured at (or a --history to fit the load to)",
+                        crate::metric::format_count(*users)
+                    ),
+                ),
+            ));
+        }
         Some((users, models)) => {
             let (scaled, answer) = what_if(&report, *users, ladder, models);
             (scaled, Some(answer))

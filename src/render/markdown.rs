@@ -18,8 +18,17 @@ pub struct Markdown;
 /// Text safe inside a Markdown table cell and as inline HTML-free text.
 fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut previous = ' ';
     for c in text.chars() {
+        let before = std::mem::replace(&mut previous, c);
         match c {
+            // `@name` would mention (and notify) someone in a PR comment: an
+            // empty HTML comment after the `@` keeps it text.
+            '@' if !before.is_alphanumeric() => out.push_str("@<!-- -->"),
+            // Bidirectional controls would reorder what reviewers read.
+            c if crate::escape::is_unsafe(c) && !c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),

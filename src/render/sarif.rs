@@ -114,10 +114,15 @@ struct Region {
     start_line: usize,
 }
 
-/// A relative path as a URI reference: `/`-separated, percent-encoded.
+/// A relative path as a URI reference: `/`-separated, percent-encoded. A
+/// backslash separates directories on Windows only; elsewhere it is a
+/// character of a file name, encoded like any other (so that
+/// `x\..\..\deploy.yml` cannot name a file two directories up).
 fn uri(path: &str) -> String {
+    #[cfg(windows)]
+    let path = path.replace('\\', "/");
     let mut out = String::with_capacity(path.len());
-    for byte in path.replace('\\', "/").bytes() {
+    for byte in path.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
                 out.push(byte as char)
@@ -291,6 +296,15 @@ mod tests {
     fn paths_become_uri_references() {
         assert_eq!(uri("reports/api.yaml"), "reports/api.yaml");
         assert_eq!(uri("a<b&\"c\".yaml"), "a%3Cb%26%22c%22.yaml");
+        #[cfg(not(windows))]
+        {
+            assert_eq!(uri("dir\\x y.json"), "dir%5Cx%20y.json");
+            assert_eq!(
+                uri("e/x\\..\\..\\.github\\workflows\\deploy.yml"),
+                "e/x%5C..%5C..%5C.github%5Cworkflows%5Cdeploy.yml"
+            );
+        }
+        #[cfg(windows)]
         assert_eq!(uri("dir\\x y.json"), "dir/x%20y.json");
     }
 }

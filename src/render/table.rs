@@ -186,9 +186,7 @@ impl Table {
                     } else {
                         "load growing in proportion to users"
                     },
-                    if breaks.is_empty() && what_if.observed_users == 0 && what_if.load != "history" {
-                        "cannot tell: load in proportion to users cannot be scaled from 0 observed users".to_owned()
-                    } else if breaks.is_empty() {
+                    if breaks.is_empty() {
                         "no measured load metric breaks".to_owned()
                     } else {
                         breaks.join(", ")

@@ -383,14 +383,17 @@ mod first_read {
     }
 
     #[test]
-    fn what_if_from_no_users_says_it_cannot_tell() {
-        let (out, _, _) = run(
-            &["assess", "--users", "10K", "-"],
+    fn what_if_from_no_users_is_an_error_not_a_pass() {
+        let (out, err, code) = run(
+            &["assess", "--users", "250K", "-"],
             Some("users: 0\napi_p95_ms: 100\ndb_cpu_pct: 40\n"),
         );
-        let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat.contains("cannot tell"), "{out}");
-        assert!(!flat.contains("nothing measured"), "{out}");
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            err.contains("<stdin>:1:8: users: the report observes 0 users, so --users 250,000 cannot scale its load"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{out}");
     }
 
     #[test]

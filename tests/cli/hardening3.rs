@@ -284,3 +284,39 @@ fn a_signal_during_output_leaves_no_temporary_file() {
         assert!(left.is_empty(), "SIG{signal}: {left:?}");
     }
 }
+
+/// A pull-request comment neither pings people nor reorders what reviewers
+/// read: `@name` stays text and bidirectional controls are shown escaped.
+#[test]
+fn markdown_mentions_and_bidirectional_controls_are_defused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("r.yaml"),
+        "service: \"@octocat ping \u{202e}gnp.exe team@example.com\"\nusers: 50K\ndb_cpu_pct: 90\n",
+    )
+    .unwrap();
+    let output = run_in(&["assess", "--format", "markdown", "r.yaml"], dir.path());
+    let md = String::from_utf8(output.stdout).unwrap();
+    assert!(!md.contains('\u{202e}'), "{md}");
+    assert!(md.contains("\\u{202e}gnp.exe"), "{md}");
+    assert!(md.contains("@<!-- -->octocat"), "{md}");
+    assert!(!md.contains(" @octocat"), "{md}");
+    assert!(md.contains("team@example.com"), "{md}");
+}
+
+/// On Unix a backslash is part of a file name: SARIF percent-encodes it
+/// rather than reading it as a directory separator.
+#[cfg(unix)]
+#[test]
+fn sarif_keeps_backslashes_in_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "x\\..\\..\\.github\\workflows\\deploy.yml";
+    fs::write(dir.path().join(name), "users: 50K\ndb_cpu_pct: 90\n").unwrap();
+    let output = run_in(&["assess", "--format", "sarif", name], dir.path());
+    let sarif = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        sarif.contains("x%5C..%5C..%5C.github%5Cworkflows%5Cdeploy.yml"),
+        "{sarif}"
+    );
+    assert!(!sarif.contains(".github/workflows"), "{sarif}");
+}
