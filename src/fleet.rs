@@ -19,9 +19,15 @@ use crate::source::{Format, io_reason};
 /// `exclude` glob (against the path as printed, or relative to the directory
 /// given) are skipped, and so are JSON files that declare themselves
 /// something else: a JSON Schema (`$schema`), a scalectl JSON report or
-/// baseline (`schema_version` and `reports`). A directory that cannot be
-/// read, or holds no report, is an error in its place.
-pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileError>> {
+/// baseline (`schema_version` and `reports`); TOML files that are
+/// scalectl's own settings (a ladder, a queries file, a config file, by name
+/// or by content) are skipped with a note in `notes`. A directory that
+/// cannot be read, or holds no report, is an error in its place.
+pub fn expand(
+    args: &[PathBuf],
+    exclude: &GlobSet,
+    notes: &mut Vec<String>,
+) -> Vec<Result<PathBuf, FileError>> {
     let mut inputs = Vec::with_capacity(args.len());
     for arg in args {
         if arg.as_os_str() != "-" && arg.is_dir() {
@@ -34,10 +40,20 @@ pub fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileEr
                 let relative = path.strip_prefix(arg).unwrap_or(path);
                 let excluded =
                     !exclude.is_empty() && (exclude.is_match(path) || exclude.is_match(relative));
-                !excluded && !not_a_report(path)
+                if excluded || not_a_report(path) {
+                    return Err(None);
+                }
+                match settings_kind(path) {
+                    Some(kind) => Err(Some(format!(
+                        "skipped {}: {kind}, not a report",
+                        path_name(path)
+                    ))),
+                    None => Ok(()),
+                }
             });
+            notes.extend(keep.iter().filter_map(|k| k.clone().err().flatten()));
             let mut keep = keep.into_iter();
-            found.retain(|_| keep.next().unwrap_or(false));
+            found.retain(|_| keep.next().is_some_and(|k| k.is_ok()));
             if found.is_empty() && errors.is_empty() {
                 errors.push(FileError::new(
                     path_name(arg),
@@ -65,6 +81,52 @@ fn not_a_report(path: &Path) -> bool {
     let head = String::from_utf8_lossy(&head[..read]);
     head.contains("\"$schema\"")
         || (head.contains("\"schema_version\"") && head.contains("\"reports\""))
+}
+
+/// What a TOML file of scalectl's own is, when it is one: by its name
+/// (`stages.toml`, `queries.toml`, `scalectl.toml`), else by its content (a
+/// ladder's tables, a config file's keys, a queries file's PromQL strings).
+fn settings_kind(path: &Path) -> Option<&'static str> {
+    if Format::from_path(path) != Some(Format::Toml) {
+        return None;
+    }
+    let name = path.file_name()?.to_string_lossy();
+    match name.as_ref() {
+        "stages.toml" => return Some("a ladder file"),
+        "queries.toml" => return Some("a queries file"),
+        crate::config::FILE_NAME => return Some("a config file"),
+        _ => {}
+    }
+    let mut head = [0u8; 4096];
+    let read = fs::File::open(path)
+        .and_then(|mut file| file.read(&mut head))
+        .ok()?;
+    let head = String::from_utf8_lossy(&head[..read]);
+    let keys: Vec<&str> = head
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let key = |k: &str| {
+        keys.iter().any(|l| {
+            l.strip_prefix(k)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+    };
+    if keys.iter().any(|l| *l == "[[stage]]" || *l == "[[rule]]") {
+        Some("a ladder file")
+    } else if key("fail-on") || key("output-format") || keys.contains(&"[[override]]") {
+        Some("a config file")
+    } else if !key("users")
+        && keys.iter().any(|l| {
+            l.split_once('=')
+                .is_some_and(|(_, v)| v.trim_start().starts_with('"') && v.contains('('))
+        })
+    {
+        Some("a queries file")
+    } else {
+        None
+    }
 }
 
 /// Compiles `--exclude` globs.
@@ -149,6 +211,54 @@ fn visit(path: PathBuf, kind: fs::FileType, found: &mut Vec<PathBuf>, errors: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk without its notes.
+    fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileError>> {
+        super::expand(args, exclude, &mut Vec::new())
+    }
+
+    #[test]
+    fn ladders_queries_and_config_files_are_skipped_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (name, text) in [
+            ("report.toml", "users = 5\napi_p95_ms = 50\n"),
+            ("stages.toml", "not even toml ["),
+            (
+                "custom-ladder.toml",
+                "schema_version = 1\n\n[[stage]]\nid = 1\n",
+            ),
+            ("queries.toml", "api_p95_ms = \"x\"\n"),
+            ("prom.toml", "db_cpu_pct = \"100 * max(rate(x[5m]))\"\n"),
+            ("scalectl.toml", "fail-on = \"never\"\n"),
+            ("team.toml", "# settings\nfail-on = \"warning\"\n"),
+        ] {
+            fs::write(root.join(name), text).unwrap();
+        }
+        let mut notes = Vec::new();
+        let found: Vec<PathBuf> =
+            super::expand(&[root.to_path_buf()], &GlobSet::empty(), &mut notes)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(found, [root.join("report.toml")]);
+        let mut notes: Vec<&str> = notes
+            .iter()
+            .map(|n| n.rsplit_once(": ").unwrap().1)
+            .collect();
+        notes.sort_unstable();
+        assert_eq!(
+            notes,
+            [
+                "a config file, not a report",
+                "a config file, not a report",
+                "a ladder file, not a report",
+                "a ladder file, not a report",
+                "a queries file, not a report",
+                "a queries file, not a report",
+            ]
+        );
+    }
 
     #[test]
     fn the_walk_finds_reports_in_sorted_path_order() {

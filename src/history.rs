@@ -105,7 +105,11 @@ pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, 
     let name = path_name(path);
     let mut history = History::default();
     if path.is_dir() {
-        for file in fleet::expand(&[path.to_path_buf()], &globset::GlobSet::empty()) {
+        for file in fleet::expand(
+            &[path.to_path_buf()],
+            &globset::GlobSet::empty(),
+            &mut Vec::new(),
+        ) {
             let source = Source::read(&file?)?;
             let report = Report::parse(&source, ladder)?;
             let obs = observation(&report).ok_or_else(|| {

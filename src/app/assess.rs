@@ -110,7 +110,13 @@ pub(super) fn assess_command(
             .cloned()
             .collect();
         let exclude = fleet::globs(&patterns).map_err(Error::Usage)?;
-        expanded = fleet::expand(&args.files, &exclude);
+        let mut notes = Vec::new();
+        expanded = fleet::expand(&args.files, &exclude, &mut notes);
+        if !args.quiet {
+            for note in &notes {
+                let _ = writeln!(streams.err, "note: {note}");
+            }
+        }
         let inputs = &expanded;
         let stdin_count = inputs
             .iter()

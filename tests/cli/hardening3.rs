@@ -320,3 +320,55 @@ fn sarif_keeps_backslashes_in_file_names() {
     );
     assert!(!sarif.contains(".github/workflows"), "{sarif}");
 }
+
+/// The README's own layout, as written: its config file names a ladder
+/// inside `capacity/`, and its CI runs `scalectl assess capacity/`. The
+/// ladder (and a queries or config file there) is skipped with a note, not
+/// read as a broken report.
+#[test]
+fn the_readmes_config_layout_passes_its_own_gate() {
+    let readme = fs::read_to_string("README.md").unwrap();
+    let at = readme.find("### The config file: scalectl.toml").unwrap();
+    let start = at + readme[at..].find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let config = &readme[start..end];
+    assert!(
+        config.contains("ladder = \"capacity/stages.toml\""),
+        "{config}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("scalectl.toml"), config).unwrap();
+    fs::create_dir_all(dir.path().join("capacity/legacy")).unwrap();
+    let ladder = run_in(
+        &["init", "ladder", "--output", "capacity/stages.toml"],
+        dir.path(),
+    );
+    assert_eq!(ladder.status.code(), Some(0), "{}", stderr(&ladder));
+    let queries = run_in(
+        &["init", "queries", "--output", "capacity/queries.toml"],
+        dir.path(),
+    );
+    assert_eq!(queries.status.code(), Some(0), "{}", stderr(&queries));
+    fs::write(
+        dir.path().join("capacity/api.yaml"),
+        "users: 42K\napi_p95_ms: 120\ndb_cpu_pct: 40\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("capacity/legacy/old.yaml"),
+        "users: 50K\nreplication_lag_ms: 900\ncurrent_stage: 2\ndb_cpu_pct: 30\n",
+    )
+    .unwrap();
+    let output = run_in(&["assess", "capacity/"], dir.path());
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("note: skipped capacity/stages.toml: a ladder file, not a report"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: skipped capacity/queries.toml: a queries file, not a report"),
+        "{err}"
+    );
+    assert!(dir.path().join("scalectl.sarif").is_file());
+}
