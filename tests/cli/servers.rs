@@ -243,7 +243,12 @@ pub fn skipped(test: &str, missing: &[&str]) -> bool {
         std::env::var_os("CI").is_none(),
         "CI must run the {test} test: .ci/run installs {missing:?}"
     );
-    eprintln!("\n*** SKIPPED: the {test} test needs {missing:?} (Debian packages) ***\n");
+    // Written to the process's standard error itself, which the test
+    // harness does not capture: the skip shows in `cargo test`'s output.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("\n*** SKIPPED: the {test} test needs {missing:?} (Debian packages); `bash .ci/run` installs them ***\n").as_bytes(),
+    );
     true
 }
 
