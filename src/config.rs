@@ -64,6 +64,11 @@ pub struct RawOverride {
     pub ignore: BTreeMap<String, String>,
 }
 
+/// The most `exclude` patterns a config file (or the command line) may give:
+/// beyond it, compiling them takes more memory and time than any real
+/// layout needs.
+pub const MAX_PATTERNS: usize = 1_000;
+
 /// Whether `dir` belongs to the user running scalectl (always, where
 /// ownership cannot be told).
 fn owned_by_us(dir: &Path) -> bool {
@@ -223,7 +228,17 @@ impl Config {
             }
             set.build().unwrap_or_else(|_| GlobSet::empty())
         };
-        let _ = globs(&raw.exclude, &mut problems, "exclude");
+        if raw.exclude.len() > MAX_PATTERNS {
+            problems.push(Problem::at(
+                at("exclude"),
+                format!(
+                    "exclude: {} patterns is more than the {MAX_PATTERNS} scalectl accepts; exclude directories rather than files",
+                    raw.exclude.len()
+                ),
+            ));
+        } else {
+            let _ = globs(&raw.exclude, &mut problems, "exclude");
+        }
         let mut overrides = Vec::new();
         for o in &raw.overrides {
             let set = globs(&o.paths, &mut problems, "paths");
@@ -265,13 +280,24 @@ impl Config {
                     .iter()
                     .flat_map(|(_, ignore)| ignore.iter().map(|(r, _)| ("ignore", r))),
             );
+        // Each key located once, not once a problem: a file of 100,000
+        // unknown rules is checked in one pass.
+        let (select_at, ignore_at) = (source.key_location("select"), source.key_location("ignore"));
+        // Suggestions only for the problems that are printed.
         let problems: Vec<Problem> = named
             .filter(|(_, rule)| !known.contains(&rule.as_str()))
-            .map(|(key, rule)| {
-                let hint = crate::suggest::nearest(rule, known.iter().copied())
+            .enumerate()
+            .map(|(index, (key, rule))| {
+                let hint = (index < crate::error::MAX_PROBLEMS_SHOWN)
+                    .then(|| crate::suggest::nearest(rule, known.iter().copied()))
+                    .flatten()
                     .map_or_else(String::new, |n| format!("; did you mean `{n}`?"));
                 Problem::at(
-                    source.key_location(key),
+                    if key == "select" {
+                        select_at
+                    } else {
+                        ignore_at
+                    },
                     format!("{key}: unknown rule `{}`{hint}", crate::escape::echo(rule)),
                 )
             })

@@ -81,12 +81,20 @@ impl FileError {
 /// One line per problem, `path:line:column: message`; the path and the
 /// message are escaped and cut (they echo input), so a problem never spans
 /// or starts a line of its own.
+/// The most problems of one file printed; the rest are counted.
+pub const MAX_PROBLEMS_SHOWN: usize = 100;
+
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = escape::line(&self.path);
         for (i, problem) in self.problems.iter().enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
+            }
+            if i == MAX_PROBLEMS_SHOWN {
+                let more = self.problems.len() - i;
+                let noun = if more == 1 { "problem" } else { "problems" };
+                return write!(f, "{path}: and {more} more {noun}");
             }
             let message = escape::echo(&problem.message);
             match problem.location {

@@ -131,11 +131,19 @@ fn settings_kind(path: &Path) -> Option<&'static str> {
 
 /// Compiles `--exclude` globs.
 pub fn globs(patterns: &[String]) -> Result<GlobSet, String> {
+    if patterns.len() > crate::config::MAX_PATTERNS {
+        return Err(format!(
+            "--exclude: {} patterns is more than the {} scalectl accepts; exclude directories rather than files",
+            patterns.len(),
+            crate::config::MAX_PATTERNS
+        ));
+    }
     let mut set = GlobSetBuilder::new();
     for pattern in patterns {
         set.add(Glob::new(pattern).map_err(|e| format!("--exclude {pattern:?}: {e}"))?);
     }
-    set.build().map_err(|e| e.to_string())
+    set.build()
+        .map_err(|e| format!("--exclude: the patterns cannot be compiled: {e}"))
 }
 
 /// Searches `dir`; its subdirectories on every core when `parallel` and

@@ -372,3 +372,39 @@ fn the_readmes_config_layout_passes_its_own_gate() {
     );
     assert!(dir.path().join("scalectl.sarif").is_file());
 }
+
+/// A config file with 200,000 unknown rules or 100,000 exclude patterns is
+/// checked in linear time and reported in a bounded number of lines.
+#[test]
+fn a_huge_config_file_is_checked_quickly_and_reported_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("r.yaml"), "users: 5\napi_p95_ms: 50\n").unwrap();
+    let mut config = String::from("[ignore]\n");
+    for i in 0..200_000 {
+        config.push_str(&format!("rule{i} = \"x\"\n"));
+    }
+    fs::write(dir.path().join("scalectl.toml"), &config).unwrap();
+    let output = run_in(&["assess", "r.yaml"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.lines().count() <= 102, "{} lines", err.lines().count());
+    assert!(
+        err.contains("scalectl.toml: and 199900 more problems"),
+        "{}",
+        &err[err.len().saturating_sub(300)..]
+    );
+
+    let mut config = String::from("exclude = [\n");
+    for i in 0..100_000 {
+        config.push_str(&format!("  \"drafts/{i}/**\",\n"));
+    }
+    config.push_str("]\n");
+    fs::write(dir.path().join("scalectl.toml"), &config).unwrap();
+    let output = run_in(&["assess", "r.yaml"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("scalectl.toml:1:1: exclude: 100000 patterns is more than the 1000"),
+        "{err}"
+    );
+}
