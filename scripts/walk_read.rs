@@ -29,7 +29,7 @@ fn main() {
         None
     };
     let none = scalectl::fleet::globs(&[]).unwrap_or_default();
-    let inputs = scalectl::fleet::expand(&args, &none, &mut Vec::new());
+    let inputs = scalectl::fleet::expand(&args, &none, &mut scalectl::fleet::Skipped::default());
     let read_one = |input: &Result<PathBuf, _>| {
         input
             .as_ref()

@@ -21,12 +21,13 @@ use crate::source::{Format, io_reason};
 /// something else: a JSON Schema (`$schema`), a scalectl JSON report or
 /// baseline (`schema_version` and `reports`); TOML files that are
 /// scalectl's own settings (a ladder, a queries file, a config file, by name
-/// or by content) are skipped with a note in `notes`. A directory that
-/// cannot be read, or holds no report, is an error in its place.
+/// or by content) are skipped with a note. What was skipped goes into
+/// `skipped`. A directory that cannot be read, or holds no report, is an
+/// error in its place.
 pub fn expand(
     args: &[PathBuf],
     exclude: &GlobSet,
-    notes: &mut Vec<String>,
+    skipped: &mut Skipped,
 ) -> Vec<Result<PathBuf, FileError>> {
     let mut inputs = Vec::with_capacity(args.len());
     for arg in args {
@@ -40,18 +41,27 @@ pub fn expand(
                 let relative = path.strip_prefix(arg).unwrap_or(path);
                 let excluded =
                     !exclude.is_empty() && (exclude.is_match(path) || exclude.is_match(relative));
-                if excluded || not_a_report(path) {
-                    return Err(None);
+                if excluded {
+                    return Err(Skip::Excluded);
+                }
+                if not_a_report(path) {
+                    return Err(Skip::Silently);
                 }
                 match settings_kind(path) {
-                    Some(kind) => Err(Some(format!(
+                    Some(kind) => Err(Skip::Noted(format!(
                         "skipped {}: {kind}, not a report",
                         path_name(path)
                     ))),
                     None => Ok(()),
                 }
             });
-            notes.extend(keep.iter().filter_map(|k| k.clone().err().flatten()));
+            for (path, kept) in found.iter().zip(&keep) {
+                match kept {
+                    Err(Skip::Noted(note)) => skipped.notes.push(note.clone()),
+                    Err(Skip::Excluded) => skipped.excluded.push(path.clone()),
+                    Err(Skip::Silently) | Ok(()) => {}
+                }
+            }
             let mut keep = keep.into_iter();
             found.retain(|_| keep.next().is_some_and(|k| k.is_ok()));
             if found.is_empty() && errors.is_empty() {
@@ -81,6 +91,26 @@ fn not_a_report(path: &Path) -> bool {
     let head = String::from_utf8_lossy(&head[..read]);
     head.contains("\"$schema\"")
         || (head.contains("\"schema_version\"") && head.contains("\"reports\""))
+}
+
+/// What the walk left out of a run.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    /// scalectl's own files, each with a note saying what it is.
+    pub notes: Vec<String>,
+    /// The files an `exclude` pattern removed.
+    pub excluded: Vec<PathBuf>,
+}
+
+/// Why a file found is not a report of the run.
+#[derive(Debug, Clone)]
+enum Skip {
+    /// An `exclude` pattern matched it.
+    Excluded,
+    /// scalectl's own file, with the note that says so.
+    Noted(String),
+    /// A JSON Schema, output or baseline.
+    Silently,
 }
 
 /// What a TOML file of scalectl's own is, when it is one: by its name
@@ -115,7 +145,19 @@ fn settings_kind(path: &Path) -> Option<&'static str> {
     };
     if keys.iter().any(|l| *l == "[[stage]]" || *l == "[[rule]]") {
         Some("a ladder file")
-    } else if key("fail-on") || key("output-format") || keys.contains(&"[[override]]") {
+    } else if [
+        "fail-on",
+        "output-format",
+        "select",
+        "max-age",
+        "allow-unmeasured",
+        "ladder",
+    ]
+    .iter()
+    .any(|k| key(k))
+        || keys.contains(&"[[override]]")
+        || (!key("users") && (key("ignore") || keys.contains(&"[ignore]")))
+    {
         Some("a config file")
     } else if !key("users")
         && keys.iter().any(|l| {
@@ -220,9 +262,9 @@ fn visit(path: PathBuf, kind: fs::FileType, found: &mut Vec<PathBuf>, errors: &m
 mod tests {
     use super::*;
 
-    /// The walk without its notes.
+    /// The walk without what it skipped.
     fn expand(args: &[PathBuf], exclude: &GlobSet) -> Vec<Result<PathBuf, FileError>> {
-        super::expand(args, exclude, &mut Vec::new())
+        super::expand(args, exclude, &mut Skipped::default())
     }
 
     #[test]
@@ -243,14 +285,15 @@ mod tests {
         ] {
             fs::write(root.join(name), text).unwrap();
         }
-        let mut notes = Vec::new();
+        let mut skipped = Skipped::default();
         let found: Vec<PathBuf> =
-            super::expand(&[root.to_path_buf()], &GlobSet::empty(), &mut notes)
+            super::expand(&[root.to_path_buf()], &GlobSet::empty(), &mut skipped)
                 .into_iter()
                 .map(Result::unwrap)
                 .collect();
         assert_eq!(found, [root.join("report.toml")]);
-        let mut notes: Vec<&str> = notes
+        let mut notes: Vec<&str> = skipped
+            .notes
             .iter()
             .map(|n| n.rsplit_once(": ").unwrap().1)
             .collect();

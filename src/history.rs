@@ -108,7 +108,7 @@ pub fn load(path: &Path, ladder: &Ladder, keep_points: bool) -> Result<History, 
         for file in fleet::expand(
             &[path.to_path_buf()],
             &globset::GlobSet::empty(),
-            &mut Vec::new(),
+            &mut fleet::Skipped::default(),
         ) {
             let source = Source::read(&file?)?;
             let report = Report::parse(&source, ladder)?;

@@ -45,6 +45,19 @@ pub(super) fn assess_command(
     run.root = Some(path_name(&cwd));
     let mut expanded = Vec::new();
     run.allow_unmeasured = args.allow_unmeasured || config.allow_unmeasured == Some(true);
+    let from = |flag: bool, file: bool| {
+        use crate::render::From;
+        match (flag, file) {
+            (true, _) => From::CommandLine,
+            (false, true) => From::ConfigFile,
+            (false, false) => From::Default,
+        }
+    };
+    run.policy.config = config.path.as_deref().map(path_name);
+    run.policy.fail_on_from = from(args.fail_on.is_some(), config.fail_on.is_some());
+    run.policy.allow_unmeasured_from =
+        from(args.allow_unmeasured, config.allow_unmeasured.is_some());
+    run.policy.select_from = from(!args.select.is_empty(), !config.select.is_empty());
     config.check_rules(&crate::engine::alarm_ids(&ladder))?;
     for (flag, rule) in args
         .select
@@ -68,6 +81,10 @@ pub(super) fn assess_command(
         } else {
             args.select.clone()
         },
+        select_reason: match (&config.path, args.select.is_empty()) {
+            (Some(path), true) => format!("not selected (select in {})", path_name(path)),
+            _ => "not selected (--select)".to_owned(),
+        },
         ignore: args
             .ignore
             .iter()
@@ -76,6 +93,7 @@ pub(super) fn assess_command(
             .collect(),
         text: true,
     };
+    run.policy.select.clone_from(&options.select);
     if args.database.given() && args.connection.prometheus.is_some() {
         return Err(Error::Usage(
             "--prometheus cannot be combined with --postgres or --redis; assess from one source at a time".into(),
@@ -110,12 +128,23 @@ pub(super) fn assess_command(
             .cloned()
             .collect();
         let exclude = fleet::globs(&patterns).map_err(Error::Usage)?;
-        let mut notes = Vec::new();
-        expanded = fleet::expand(&args.files, &exclude, &mut notes);
+        let mut skipped = fleet::Skipped::default();
+        expanded = fleet::expand(&args.files, &exclude, &mut skipped);
         if !args.quiet {
-            for note in &notes {
+            for note in &skipped.notes {
                 let _ = writeln!(streams.err, "note: {note}");
             }
+        }
+        run.policy.excluded = skipped.excluded.iter().map(|p| path_name(p)).collect();
+        if !args.exclude.is_empty() {
+            run.policy
+                .exclude_from
+                .push(crate::render::From::CommandLine);
+        }
+        if !config.exclude.is_empty() {
+            run.policy
+                .exclude_from
+                .push(crate::render::From::ConfigFile);
         }
         let inputs = &expanded;
         let stdin_count = inputs
@@ -554,6 +583,10 @@ fn assess_one<'a>(
     }
 }
 
+/// How far in the future an `observed_at` may be, in days, for clocks that
+/// disagree.
+const MAX_CLOCK_SKEW_DAYS: f64 = 1.0;
+
 fn assess_file<'a>(
     file: &Path,
     ladder: &'a Ladder,
@@ -563,6 +596,23 @@ fn assess_file<'a>(
 ) -> Result<Entry<'a>, FileError> {
     let source = read_input(file)?;
     let report = Report::parse(&source, ladder)?;
+    // A date in the future would never go stale: refused past a day of
+    // clock skew.
+    if let (Some(today), Some(observed)) = (options.today, report.observed_at)
+        && observed > today + MAX_CLOCK_SKEW_DAYS
+    {
+        return Err(FileError::new(
+            source.name.clone(),
+            crate::error::Problem::at(
+                source.value_location("observed_at"),
+                format!(
+                    "observed_at: {} is in the future (today is {}); a report is observed before it is assessed",
+                    crate::date::format_day(observed.floor() as i64),
+                    crate::date::format_day(today.floor() as i64)
+                ),
+            ),
+        ));
+    }
     let lines = if lines {
         source.key_lines(&RawReport::FIELDS)
     } else {

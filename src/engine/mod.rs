@@ -156,6 +156,9 @@ pub struct Options {
     pub select: Vec<String>,
     /// Rules and findings suppressed for every report, with the reason shown.
     pub ignore: Vec<(String, String)>,
+    /// The reason shown for an alarm that `select` leaves out, naming where
+    /// the selection came from.
+    pub select_reason: String,
     /// Whether to write the engine's sentences: the reason, the next steps,
     /// and each alarm's message and remedy. Without them all stay empty (a
     /// fleet's table shows none of them).
@@ -169,6 +172,7 @@ impl Default for Options {
             max_age_days: DEFAULT_MAX_AGE_DAYS,
             select: Vec::new(),
             ignore: Vec::new(),
+            select_reason: "not selected (--select)".to_owned(),
             text: true,
         }
     }
@@ -422,7 +426,7 @@ fn suppression(rule: &str, report: &Report, options: &Options) -> Option<String>
         })
         .or_else(|| {
             (!options.select.is_empty() && !options.select.iter().any(|id| id == rule))
-                .then(|| "not selected (--select)".to_owned())
+                .then(|| options.select_reason.clone())
         })
 }
 

@@ -101,6 +101,41 @@ impl<'a> JsonDecision<'a> {
     }
 }
 
+/// The gate's policy as JSON: each setting with where it came from, and the
+/// files `exclude` removed.
+#[derive(Serialize)]
+pub(crate) struct JsonPolicy<'a> {
+    config: Option<&'a str>,
+    fail_on: &'static str,
+    fail_on_from: super::From,
+    allow_unmeasured: bool,
+    allow_unmeasured_from: super::From,
+    select: &'a [String],
+    select_from: super::From,
+    excluded: &'a [String],
+}
+
+impl<'a> JsonPolicy<'a> {
+    pub(crate) fn new(run: &'a Run<'_>) -> Self {
+        let p = &run.policy;
+        Self {
+            config: p.config.as_deref(),
+            fail_on: run.fail_on.name(),
+            fail_on_from: p.fail_on_from,
+            allow_unmeasured: run.allow_unmeasured,
+            allow_unmeasured_from: p.allow_unmeasured_from,
+            select: &p.select,
+            select_from: p.select_from,
+            excluded: &p.excluded,
+        }
+    }
+}
+
+/// The policy as a JSON value, for formats that carry it as a property.
+pub(crate) fn policy_value(run: &Run<'_>) -> io::Result<serde_json::Value> {
+    Ok(serde_json::to_value(JsonPolicy::new(run))?)
+}
+
 #[derive(Serialize)]
 struct JsonError<'a> {
     file: &'a str,
@@ -365,6 +400,7 @@ impl Renderer for Json {
             &errors,
             &run.totals(),
             run.gone.as_deref(),
+            &JsonPolicy::new(run),
         )
     }
 }
@@ -403,6 +439,7 @@ pub(crate) fn write_tail(
     errors: &[&crate::error::FileError],
     totals: &super::Totals,
     gone: Option<&[String]>,
+    policy: &JsonPolicy<'_>,
 ) -> io::Result<()> {
     out.write_all(if any_report { b"\n  ]" } else { b"]" })?;
     let errors: Vec<JsonError<'_>> = errors
@@ -416,6 +453,8 @@ pub(crate) fn write_tail(
     out.write_all(&pretty(&errors, 1)?)?;
     out.write_all(b",\n  \"totals\": ")?;
     out.write_all(&pretty(totals, 1)?)?;
+    out.write_all(b",\n  \"policy\": ")?;
+    out.write_all(&pretty(policy, 1)?)?;
     if let Some(gone) = gone {
         out.write_all(b",\n  \"baseline_missing\": ")?;
         out.write_all(&pretty(&gone, 1)?)?;
@@ -444,6 +483,7 @@ struct Summary<'a> {
     reports: usize,
     errors: usize,
     totals: super::Totals,
+    policy: &'a JsonPolicy<'a>,
 }
 
 impl Renderer for JsonLines {
@@ -457,6 +497,7 @@ impl Renderer for JsonLines {
             run.entries().count(),
             run.errors().count(),
             &run.totals(),
+            &JsonPolicy::new(run),
         )
     }
 }
@@ -505,6 +546,7 @@ pub(crate) fn write_summary(
     reports: usize,
     errors: usize,
     totals: &super::Totals,
+    policy: &JsonPolicy<'_>,
 ) -> io::Result<()> {
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
@@ -512,6 +554,7 @@ pub(crate) fn write_summary(
         reports,
         errors,
         totals: *totals,
+        policy,
     };
     let mut line = serde_json::to_vec(&Line {
         kind: "summary",

@@ -198,6 +198,16 @@ fn suite<W: Write>(w: &mut Writer<W>, run: &Run<'_>, entry: &Entry<'_>) -> io::R
                         .with_attributes([("name", key), ("value", value.as_str())])
                         .write_empty()?;
                 }
+                // A policy that is not the default (a config file's
+                // `fail-on = "never"`) is shown with every suite it judged.
+                if let Some(policy) = run.policy_line() {
+                    w.create_element("property")
+                        .with_attributes([
+                            ("name", "policy"),
+                            ("value", xml_text(&policy).as_str()),
+                        ])
+                        .write_empty()?;
+                }
                 Ok(())
             })?;
             for rule in &a.evaluated {

@@ -162,7 +162,7 @@ impl Plan {
 pub(crate) fn head(status: &str, counts: &str, totals: &str, baseline: bool) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "## scalectl: {}\n", status.to_uppercase());
-    let _ = writeln!(md, "{counts}\n");
+    let _ = writeln!(md, "{}\n", counts.replace('\n', "\n\n"));
     let _ = writeln!(md, "{totals}\n");
     let _ = write!(
         md,

@@ -84,6 +84,53 @@ pub struct Run<'a> {
     /// The directory the report paths are relative to (written in JSON, so
     /// that a baseline matches reports however they are named later).
     pub root: Option<String>,
+    /// The gate's policy and where each part came from.
+    pub policy: Policy,
+}
+
+/// Where a setting of the gate came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum From {
+    /// Nothing set it.
+    #[default]
+    Default,
+    /// A flag of the command.
+    CommandLine,
+    /// The config file.
+    ConfigFile,
+}
+
+/// The gate's policy, so that no format hides how it was set: a config
+/// file's `fail-on = "never"` or `exclude` is shown wherever the run is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// The config file that applied, if any.
+    pub config: Option<String>,
+    /// Where `fail-on` came from.
+    pub fail_on_from: From,
+    /// Where `allow-unmeasured` came from.
+    pub allow_unmeasured_from: From,
+    /// The rules selected (`select`), and where from.
+    pub select: Vec<String>,
+    /// Where `select` came from.
+    pub select_from: From,
+    /// The files `exclude` removed from the directories searched.
+    pub excluded: Vec<String>,
+    /// Where the `exclude` patterns came from (the command line's and the
+    /// config file's are added together).
+    pub exclude_from: Vec<From>,
+}
+
+impl Policy {
+    fn origin(&self, from: From) -> String {
+        match (from, &self.config) {
+            (From::ConfigFile, Some(path)) => crate::escape::line(path).into_owned(),
+            (From::ConfigFile, None) => "config file".to_owned(),
+            (From::CommandLine, _) => "command line".to_owned(),
+            (From::Default, _) => "default".to_owned(),
+        }
+    }
 }
 
 impl<'a> Run<'a> {
@@ -97,6 +144,53 @@ impl<'a> Run<'a> {
             allow_unmeasured: false,
             gone: None,
             root: None,
+            policy: Policy::default(),
+        }
+    }
+
+    /// "policy: fail-on never (scalectl.toml), 2 reports excluded (...)":
+    /// the parts of the gate's policy that are not its defaults, with where
+    /// each came from; `None` when all are.
+    pub fn policy_line(&self) -> Option<String> {
+        let p = &self.policy;
+        let mut parts = Vec::new();
+        if p.fail_on_from != From::Default {
+            parts.push(format!(
+                "fail-on {} ({})",
+                self.fail_on.name(),
+                p.origin(p.fail_on_from)
+            ));
+        }
+        if p.allow_unmeasured_from != From::Default && self.allow_unmeasured {
+            parts.push(format!(
+                "allow-unmeasured ({})",
+                p.origin(p.allow_unmeasured_from)
+            ));
+        }
+        if !p.select.is_empty() {
+            parts.push(format!(
+                "select {} ({})",
+                p.select.join(", "),
+                p.origin(p.select_from)
+            ));
+        }
+        if !p.excluded.is_empty() {
+            let from: Vec<String> = p.exclude_from.iter().map(|f| p.origin(*f)).collect();
+            parts.push(format!(
+                "{} excluded ({})",
+                counted(p.excluded.len(), "file"),
+                from.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("policy: {}", parts.join(", ")))
+    }
+
+    /// The summary line and, when the policy is not the default, the
+    /// policy line after it.
+    pub fn summary_lines(&self, summary: &str) -> String {
+        match self.policy_line() {
+            Some(policy) => format!("{summary}\n{policy}"),
+            None => summary.to_owned(),
         }
     }
 
@@ -154,7 +248,7 @@ impl<'a> Run<'a> {
         for result in &self.results {
             counts.add(result);
         }
-        counts.line()
+        self.summary_lines(&counts.line())
     }
 }
 

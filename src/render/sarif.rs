@@ -62,6 +62,13 @@ struct Text {
 struct Invocation {
     execution_successful: bool,
     tool_execution_notifications: Vec<Notification>,
+    /// The gate's policy (`policy`: its settings and where each came from).
+    properties: InvocationProperties,
+}
+
+#[derive(Serialize)]
+struct InvocationProperties {
+    policy: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -145,7 +152,7 @@ fn location(file: &str, line: Option<usize>) -> Location {
 impl Renderer for Sarif {
     fn render(&self, run: &Run<'_>, out: &mut dyn Write) -> io::Result<()> {
         let errors: Vec<&FileError> = run.errors().collect();
-        let (head, tail) = frame(run.ladder, &errors)?;
+        let (head, tail) = frame(run.ladder, &errors, super::json::policy_value(run)?)?;
         out.write_all(&head)?;
         let mut any = false;
         for entry in run.entries() {
@@ -159,7 +166,11 @@ impl Renderer for Sarif {
 /// The text around the `results` array, which ends the log: up to its `[`,
 /// and from its `]`. The head names every rule and holds the inputs that
 /// could not be read.
-pub(crate) fn frame(ladder: &Ladder, errors: &[&FileError]) -> io::Result<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn frame(
+    ladder: &Ladder,
+    errors: &[&FileError],
+    policy: serde_json::Value,
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let mut rules: Vec<Rule<'_>> = ladder
         .rules()
         .iter()
@@ -215,6 +226,7 @@ pub(crate) fn frame(ladder: &Ladder, errors: &[&FileError]) -> io::Result<(Vec<u
             invocations: [Invocation {
                 execution_successful: notifications.is_empty(),
                 tool_execution_notifications: notifications,
+                properties: InvocationProperties { policy },
             }],
             results: Vec::new(),
         }],

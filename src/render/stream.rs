@@ -578,7 +578,7 @@ impl<'a> Stream<'a> {
                 }
                 writeln!(text, "{}", self.totals.line())?;
             }
-            writeln!(text, "{}", self.counts.line())?;
+            writeln!(text, "{}", self.run.summary_lines(&self.counts.line()))?;
             if let Some(gone) = &self.run.gone
                 && !gone.is_empty()
             {
@@ -609,7 +609,14 @@ impl<'a> Stream<'a> {
                 let any = self.totals.reports > 0;
                 self.body.copy_to(out)?;
                 let errors: Vec<&FileError> = self.errors.iter().collect();
-                json::write_tail(out, any, &errors, &self.totals, self.run.gone.as_deref())?;
+                json::write_tail(
+                    out,
+                    any,
+                    &errors,
+                    &self.totals,
+                    self.run.gone.as_deref(),
+                    &json::JsonPolicy::new(&self.run),
+                )?;
                 if self.direct == Direct::Yes {
                     out.fill_room(&head)?;
                 }
@@ -621,13 +628,16 @@ impl<'a> Stream<'a> {
                     self.totals.reports,
                     self.errors.len(),
                     &self.totals,
+                    &json::JsonPolicy::new(&self.run),
                 )?;
             }
-            Streamed::Github | Streamed::Concise => writeln!(out, "{}", self.counts.line())?,
+            Streamed::Github | Streamed::Concise => {
+                writeln!(out, "{}", self.run.summary_lines(&self.counts.line()))?;
+            }
             Streamed::Markdown => {
                 let head = markdown::head(
                     status,
-                    &self.counts.line(),
+                    &self.run.summary_lines(&self.counts.line()),
                     &self.totals.line(),
                     self.run.gone.is_some(),
                 );
@@ -646,7 +656,8 @@ impl<'a> Stream<'a> {
             }
             Streamed::Sarif => {
                 let errors: Vec<&FileError> = self.errors.iter().collect();
-                let (head, tail) = sarif::frame(self.run.ladder, &errors)?;
+                let (head, tail) =
+                    sarif::frame(self.run.ladder, &errors, json::policy_value(&self.run)?)?;
                 out.write_all(&head)?;
                 self.body.copy_to(out)?;
                 sarif::write_end(out, self.any_item, &tail)?;

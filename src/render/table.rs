@@ -48,6 +48,9 @@ impl Table {
             && !self.quiet
         {
             self.detail(&mut out, entry);
+            if let Some(policy) = run.policy_line() {
+                let _ = writeln!(out, "\n{policy}");
+            }
         } else {
             if !self.quiet {
                 self.fleet(&mut out, run);

@@ -408,3 +408,93 @@ fn a_huge_config_file_is_checked_quickly_and_reported_briefly() {
         "{err}"
     );
 }
+
+/// A config file that turns the gate off, narrows it or excludes reports
+/// leaves a trace in every format: which policy, from which file, and what
+/// `exclude` removed.
+#[test]
+fn every_format_says_which_policy_applied_and_where_from() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::create_dir_all(dir.path().join("capacity/drafts")).unwrap();
+    fs::write(
+        dir.path().join("scalectl.toml"),
+        "fail-on = \"never\"\nexclude = [\"**/drafts/**\"]\nselect = [\"db-cpu\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("capacity/a.yaml"),
+        "users: 50K\ndb_cpu_pct: 90\napi_p95_ms: 900\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("capacity/drafts/b.yaml"),
+        "users: 50K\ndb_cpu_pct: 99\n",
+    )
+    .unwrap();
+    let line = "policy: fail-on never (scalectl.toml), select db-cpu (scalectl.toml), 1 file excluded (scalectl.toml)";
+    for format in ["table", "concise", "github", "markdown", "junit"] {
+        let output = run_in(&["assess", "--format", format, "capacity/"], dir.path());
+        assert_eq!(output.status.code(), Some(0), "{format}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains(line), "{format}: {text}");
+    }
+    for format in ["json", "sarif", "jsonl"] {
+        let output = run_in(&["assess", "--format", format, "capacity/"], dir.path());
+        let text = String::from_utf8(output.stdout).unwrap();
+        let policy: serde_json::Value = match format {
+            "json" => serde_json::from_str::<serde_json::Value>(&text).unwrap()["policy"].clone(),
+            "sarif" => serde_json::from_str::<serde_json::Value>(&text).unwrap()["runs"][0]
+                ["invocations"][0]["properties"]["policy"]
+                .clone(),
+            _ => serde_json::from_str::<serde_json::Value>(text.lines().last().unwrap()).unwrap()
+                ["policy"]
+                .clone(),
+        };
+        assert_eq!(policy["config"], "scalectl.toml", "{format}");
+        assert_eq!(policy["fail_on"], "never", "{format}");
+        assert_eq!(policy["fail_on_from"], "config-file", "{format}");
+        assert_eq!(policy["select_from"], "config-file", "{format}");
+        assert_eq!(
+            policy["excluded"],
+            serde_json::json!(["capacity/drafts/b.yaml"]),
+            "{format}"
+        );
+    }
+    // A suppression by the config's select names the config, not --select.
+    let output = run_in(
+        &["assess", "--format", "json", "capacity/a.yaml"],
+        dir.path(),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["reports"][0]["suppressed"][0]["reason"],
+        "not selected (select in scalectl.toml)"
+    );
+    // The defaults leave no policy line.
+    let output = run_in(&["assess", "--no-config", "capacity/"], dir.path());
+    assert!(
+        !String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("policy:")
+    );
+}
+
+/// A report dated in the future would never go stale: it is refused, past a
+/// day of clock skew.
+#[test]
+fn an_observed_at_in_the_future_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("r.yaml"),
+        "users: 5\napi_p95_ms: 40\nobserved_at: 9999-12-31T23:59:59Z\n",
+    )
+    .unwrap();
+    let output = run_in(&["assess", "r.yaml"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("r.yaml:3:14: observed_at: 9999-12-31 is in the future"),
+        "{}",
+        stderr(&output)
+    );
+}
