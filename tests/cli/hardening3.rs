@@ -498,3 +498,55 @@ fn an_observed_at_in_the_future_is_refused() {
         stderr(&output)
     );
 }
+
+/// A Prometheus whose list of metric names is millions of empty strings,
+/// well inside the byte limit, is refused by count before it costs memory.
+#[test]
+fn a_flood_of_metric_names_is_refused_by_count() {
+    use std::io::{Read, Write};
+    let mut body = String::from("{\"status\":\"success\",\"data\":[");
+    body.push_str(&"\"\",".repeat(1_500_000));
+    body.push_str("\"\"]}");
+    let body: &'static str = Box::leak(body.into_boxed_str());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(
+        &[
+            "collect",
+            "--prometheus",
+            &url,
+            "--users",
+            "1K",
+            "--timeout",
+            "10",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("the list of metric names: more metric names than scalectl reads (1000000)"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -19,6 +19,44 @@ const MAX_INSTANT_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 /// The answer's size, and so the memory it takes, follows what was asked.
 const ANSWER_BYTES_PER_POINT: u64 = 128;
 
+/// The most metric names read: each name, however short, is kept once, and
+/// past this the answer is refused (a list of millions of empty strings fits
+/// in the byte limit but would take gigabytes as strings).
+const MAX_NAMES: usize = 1_000_000;
+
+/// How the refusal of a list past [`MAX_NAMES`] starts.
+const TOO_MANY_NAMES: &str = "more metric names than scalectl reads";
+
+/// A list of names read straight into a set, refused past [`MAX_NAMES`]
+/// entries (duplicates count: they cost parsing time all the same).
+fn bounded_names<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeSet<String>, D::Error> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = std::collections::BTreeSet<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of metric names")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut names = std::collections::BTreeSet::new();
+            let mut count = 0usize;
+            while let Some(name) = seq.next_element::<String>()? {
+                count += 1;
+                if count > MAX_NAMES {
+                    return Err(serde::de::Error::custom(TOO_MANY_NAMES));
+                }
+                names.insert(name);
+            }
+            Ok(names)
+        }
+    }
+    deserializer.deserialize_seq(Bounded)
+}
+
 /// The largest list of metric names read: a big Prometheus has tens of
 /// thousands, a few MiB.
 const MAX_NAMES_BYTES: u64 = 64 * 1024 * 1024;
@@ -361,8 +399,8 @@ impl Client {
         #[derive(Deserialize)]
         struct Names {
             status: String,
-            #[serde(default)]
-            data: Vec<String>,
+            #[serde(default, deserialize_with = "bounded_names")]
+            data: std::collections::BTreeSet<String>,
         }
         let (status, body) = self.fetch(
             "/api/v1/label/__name__/values",
@@ -370,10 +408,14 @@ impl Client {
             "the list of metric names",
             MAX_NAMES_BYTES,
         )?;
-        Ok(serde_json::from_str::<Names>(&body)
-            .ok()
-            .filter(|names| status == 200 && names.status == "success")
-            .map(|names| names.data.into_iter().collect()))
+        match serde_json::from_str::<Names>(&body) {
+            Ok(names) => Ok((status == 200 && names.status == "success").then_some(names.data)),
+            Err(e) if e.to_string().starts_with(TOO_MANY_NAMES) => Err(QueryError(format!(
+                "{}: the list of metric names: {TOO_MANY_NAMES} ({MAX_NAMES}); refusing an answer no Prometheus gives",
+                self.shown
+            ))),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Evaluates `query` at `at` (Unix seconds; the server's now when `None`).
