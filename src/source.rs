@@ -126,18 +126,20 @@ impl Source {
                 if let Some((location, message)) = yaml_lint(&self.text) {
                     return Err(Problem::at(Some(location), message));
                 }
-                let options = serde_saphyr::options! {
-                    budget: serde_saphyr::budget! {
-                        max_depth: MAX_YAML_DEPTH,
-                        max_documents: 2,
-                    },
-                    non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
-                    strict_booleans: true,
-                    merge_keys: serde_saphyr::MergeKeyPolicy::Error,
-                    reject_unsupported_tags: true,
-                    reject_tagged_field_names: true,
+                let options = || {
+                    serde_saphyr::options! {
+                        budget: serde_saphyr::budget! {
+                            max_depth: MAX_YAML_DEPTH,
+                            max_documents: 2,
+                        },
+                        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+                        strict_booleans: true,
+                        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
+                        reject_unsupported_tags: true,
+                        reject_tagged_field_names: true,
+                    }
                 };
-                serde_saphyr::from_str_with_options(&self.text, options).map_err(|e| {
+                let located = |e: serde_saphyr::Error| {
                     let e = e.without_snippet();
                     let message = serde_saphyr::DefaultMessageFormatter.format_message(e);
                     let location = e.location().and_then(|l| {
@@ -146,7 +148,18 @@ impl Source {
                         (line > 0).then_some(Location { line, column })
                     });
                     Problem::at(location, explain(&message))
-                })
+                };
+                // With aliases, the whole document is expanded once first, so
+                // that an alias bomb meets the budget whatever field it hides
+                // in (a typed read stops at the first wrong field, unexpanded).
+                if self.text.contains('*') {
+                    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(
+                        &self.text,
+                        options(),
+                    )
+                    .map_err(located)?;
+                }
+                serde_saphyr::from_str_with_options(&self.text, options()).map_err(located)
             }
             Format::Json => {
                 let mut deserializer = serde_json::Deserializer::from_str(&self.text);
@@ -440,6 +453,19 @@ fn explain(message: &str) -> String {
         return "YAML merge keys (`<<`) are not accepted: they override fields without a duplicate-key error; write each field once".to_owned();
     }
     if let Some(breach) = message.strip_prefix("budget breached: ") {
+        if let Some(nodes) = breach
+            .strip_prefix("Nodes { nodes: ")
+            .and_then(|rest| rest.strip_suffix(" }"))
+        {
+            return format!(
+                "the YAML expands to more than {} nodes through its aliases (an alias bomb?): too large to read safely",
+                nodes
+                    .parse::<u64>()
+                    .map_or(nodes.to_owned(), |n| crate::metric::format_count(
+                        n.saturating_sub(1)
+                    ))
+            );
+        }
         return format!("the YAML is too large or too deeply nested to read safely ({breach})");
     }
     let Some(rest) = message.strip_prefix("unknown field `") else {
