@@ -3,13 +3,14 @@
 //! `checklist`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use super::prometheus::{MAX_SECRET_BYTES, check_secret, read_secret};
 use crate::checklist::{self, Answer, Measured, Status};
 use crate::cli::DatabaseArgs;
-use crate::collect::postgres::{self, Replica, Secrets, Target};
-use crate::collect::{Collected, SourceError, cpu, redis};
+use crate::collect::postgres::{self, PgStats, Replica, Secrets, Target};
+use crate::collect::{Collected, Deadline, SourceError, cpu, redis};
 use crate::error::Error;
 use crate::ladder::{Checks, Ladder};
 
@@ -28,6 +29,10 @@ const MAX_SAMPLE_SECONDS: f64 = 3_600.0;
 
 /// The CPU window with `--local` when no `--sample` is given.
 const DEFAULT_CPU_SAMPLE: Duration = Duration::from_secs(1);
+
+/// How long past the deadline the command waits for the servers' own error
+/// (each read ends by the deadline) before it gives up on them itself.
+const GRACE: Duration = Duration::from_millis(500);
 
 fn env_secret(name: &str) -> Result<Option<String>, Error> {
     match std::env::var_os(name) {
@@ -105,12 +110,14 @@ fn durations(args: &DatabaseArgs) -> Result<(Duration, Option<Duration>), Error>
 fn primary_and_replicas(
     targets: &[Target],
     secrets: &Secrets,
-    timeout: Duration,
-) -> Result<(postgres::Session, Vec<postgres::Session>), Error> {
+    deadline: &Deadline,
+    talking_to: &TalkingTo,
+) -> Result<(postgres::Session, Vec<postgres::Session>), SourceError> {
     let mut primary = None;
     let mut replicas = Vec::new();
     for target in targets {
-        let mut session = postgres::connect(target, secrets, timeout)?;
+        talking_to.set(target.shown());
+        let mut session = postgres::connect(target, secrets, deadline)?;
         if session.is_replica()? {
             replicas.push(session);
         } else if let Some(first) = &primary {
@@ -118,8 +125,7 @@ fn primary_and_replicas(
             return Err(SourceError(format!(
                 "--postgres: {} and {} are both primaries (not in recovery); give one primary and its replicas",
                 first.shown, session.shown
-            ))
-            .into());
+            )));
         } else {
             primary = Some(session);
         }
@@ -135,6 +141,133 @@ fn primary_and_replicas(
         ))
     })?;
     Ok((primary, replicas))
+}
+
+/// The server being talked to, for the error when the command gives up.
+#[derive(Clone, Default)]
+struct TalkingTo(Arc<Mutex<String>>);
+
+impl TalkingTo {
+    fn set(&self, server: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = server;
+    }
+
+    fn get(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Everything to talk to, owned: it moves to the thread that talks.
+struct Servers {
+    targets: Vec<Target>,
+    pgbouncer: Option<Target>,
+    redis: Option<redis::Target>,
+    secrets: Secrets,
+    redis_password: Option<String>,
+    sample: Option<Duration>,
+    cpu_window: Option<Duration>,
+}
+
+/// What the servers (and the CPU) said.
+struct Answers {
+    postgres: Option<PgStats>,
+    cpu: Option<f64>,
+    redis: Option<redis::RedisStats>,
+}
+
+/// Talks to every server, by the deadline.
+fn ask(
+    servers: &Servers,
+    deadline: &Deadline,
+    talking_to: &TalkingTo,
+) -> Result<Answers, SourceError> {
+    let mut answers = Answers {
+        postgres: None,
+        cpu: None,
+        redis: None,
+    };
+    if !servers.targets.is_empty() {
+        let (mut primary, mut replica_sessions) =
+            primary_and_replicas(&servers.targets, &servers.secrets, deadline, talking_to)?;
+        talking_to.set(primary.shown.clone());
+        let mut stats = primary.read_primary()?;
+        if let Some(target) = &servers.pgbouncer {
+            talking_to.set(target.shown());
+            stats.pools = Some(postgres::pools(target, &servers.secrets, deadline)?);
+        }
+        // Replicas given but not seen by the primary (a cascade, another
+        // primary's): their own view of their lag.
+        if stats.replicas.is_empty() {
+            for session in &mut replica_sessions {
+                talking_to.set(session.shown.clone());
+                stats.replicas.push(Replica {
+                    name: session.shown.clone(),
+                    state: "replica (given)".to_owned(),
+                    lag_ms: session.replica_lag_ms()?,
+                });
+            }
+        }
+        answers.postgres = Some(stats);
+    }
+    if let Some(target) = &servers.redis {
+        talking_to.set(target.shown().to_owned());
+    }
+    // The CPU sample runs while Redis is sampled.
+    let (cpu, redis_stats) = std::thread::scope(|scope| {
+        let cpu = servers
+            .cpu_window
+            .map(|window| scope.spawn(move || cpu::busy_pct(window)));
+        let redis_stats = servers
+            .redis
+            .as_ref()
+            .map(|target| {
+                redis::collect(
+                    target,
+                    servers.redis_password.as_deref(),
+                    deadline,
+                    servers.sample,
+                )
+            })
+            .transpose();
+        let cpu = cpu
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(SourceError("--local: the CPU sample failed".into())))
+            })
+            .transpose();
+        (cpu, redis_stats)
+    });
+    answers.cpu = cpu?;
+    answers.redis = redis_stats?;
+    Ok(answers)
+}
+
+/// Asks the servers in a thread of its own and waits for it until the
+/// deadline: a server that stalls where no read can be bounded (a name that
+/// takes long to resolve) still cannot hold the command past it.
+fn ask_by(servers: Servers, deadline: Deadline) -> Result<Answers, SourceError> {
+    let talking_to = TalkingTo::default();
+    let (sender, receiver) = mpsc::channel();
+    let talking = talking_to.clone();
+    std::thread::Builder::new()
+        .name("database".into())
+        .spawn(move || {
+            let _ = sender.send(ask(&servers, &deadline, &talking));
+        })
+        .map_err(|e| SourceError(format!("cannot start a thread: {e}")))?;
+    match receiver.recv_timeout(deadline.remaining() + GRACE) {
+        Ok(answers) => answers,
+        // The thread is left behind; the command ends with this error.
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(deadline.no_answer(&talking_to.get())),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(SourceError(format!(
+            "{}: reading the server failed unexpectedly",
+            talking_to.get()
+        ))),
+    }
 }
 
 /// Measures what `args` names; `None` when it names no server.
@@ -179,27 +312,28 @@ pub(super) fn measure(
         }
     };
 
+    // One deadline for the whole command: the connect timeout, and the
+    // sample window (Redis's and the CPU's, taken together) when there is one.
+    let cpu_window = args.local.then(|| sample.unwrap_or(DEFAULT_CPU_SAMPLE));
+    let deadline = Deadline::after(timeout + sample.or(cpu_window).unwrap_or_default());
+    let asked_postgres = !targets.is_empty();
+    let answers = ask_by(
+        Servers {
+            targets,
+            pgbouncer,
+            redis: redis_target,
+            secrets,
+            redis_password,
+            sample,
+            cpu_window,
+        },
+        deadline,
+    )?;
+
     let mut collected = Collected::default();
     let mut measured = Vec::new();
     let mut servers = Vec::new();
-    if !targets.is_empty() {
-        let (mut primary, mut replica_sessions) =
-            primary_and_replicas(&targets, &secrets, timeout)?;
-        let mut stats = primary.read_primary()?;
-        if let Some(target) = &pgbouncer {
-            stats.pools = Some(postgres::pools(target, &secrets, timeout)?);
-        }
-        // Replicas given but not seen by the primary (a cascade, another
-        // primary's): their own view of their lag.
-        if stats.replicas.is_empty() {
-            for session in &mut replica_sessions {
-                stats.replicas.push(Replica {
-                    name: session.shown.clone(),
-                    state: "replica (given)".to_owned(),
-                    lag_ms: session.replica_lag_ms()?,
-                });
-            }
-        }
+    if let Some(stats) = answers.postgres {
         servers.push(stats.server.clone());
         #[allow(clippy::cast_precision_loss)]
         {
@@ -228,25 +362,7 @@ pub(super) fn measure(
         }
         measured.extend(stats.judge(checks));
     }
-
-    // The CPU sample runs while Redis is sampled.
-    let cpu_window = args.local.then(|| sample.unwrap_or(DEFAULT_CPU_SAMPLE));
-    let (cpu, redis_stats) = std::thread::scope(|scope| {
-        let cpu = cpu_window.map(|window| scope.spawn(move || cpu::busy_pct(window)));
-        let redis_stats = redis_target
-            .as_ref()
-            .map(|target| redis::collect(target, redis_password.as_deref(), timeout, sample))
-            .transpose();
-        let cpu = cpu
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err(SourceError("--local: the CPU sample failed".into())))
-            })
-            .transpose();
-        (cpu, redis_stats)
-    });
-    match (cpu?, cpu_window) {
+    match (answers.cpu, cpu_window) {
         (Some(busy), Some(window)) => {
             collected.values.insert("db_cpu_pct", busy);
             collected.notes.push(format!(
@@ -254,12 +370,12 @@ pub(super) fn measure(
                 crate::metric::format_number(window.as_secs_f64())
             ));
         }
-        _ if !targets.is_empty() => collected.notes.push(
+        _ if asked_postgres => collected.notes.push(
             "db_cpu_pct: not measured: PostgreSQL does not report its host's CPU; run with --local on the database host, or collect it from Prometheus (node_exporter)".into(),
         ),
         _ => {}
     }
-    if let Some(stats) = redis_stats? {
+    if let Some(stats) = answers.redis {
         servers.push(stats.server.clone());
         if let Some(rate) = stats.hit_rate_pct() {
             collected.values.insert("cache_hit_rate_pct", rate);

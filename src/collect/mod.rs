@@ -8,6 +8,9 @@ pub mod redis;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::time::{Duration, Instant};
 
 use crate::metric::format_number;
 
@@ -16,6 +19,134 @@ use crate::metric::format_number;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", crate::escape::echo(.0))]
 pub struct SourceError(pub String);
+
+/// The one deadline of a command that talks to databases: every connection,
+/// read and write to PostgreSQL, PgBouncer and Redis ends by it, however
+/// slowly a server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Instant,
+    allowed: Duration,
+}
+
+impl Deadline {
+    /// A deadline `allowed` from now.
+    pub fn after(allowed: Duration) -> Self {
+        Self {
+            at: Instant::now() + allowed,
+            allowed,
+        }
+    }
+
+    /// The time left, zero once it passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether it passed.
+    pub fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The time left for one socket operation, or `TimedOut` once none is.
+    pub fn timeout(&self) -> io::Result<Duration> {
+        match self.remaining() {
+            left if left.is_zero() => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the deadline passed",
+            )),
+            left => Ok(left),
+        }
+    }
+
+    /// The error of a server that did not answer in time.
+    pub fn no_answer(&self, server: &str) -> SourceError {
+        SourceError(format!(
+            "no answer from {server} within {} s",
+            format_number(self.allowed.as_secs_f64())
+        ))
+    }
+}
+
+/// Whether an I/O error is a socket timeout (`EAGAIN` for a read timeout on
+/// Unix, `TimedOut` elsewhere).
+pub(crate) fn timed_out(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A host without the brackets of an IPv6 address in a URL.
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Connects to `host` (a name, an address, or an IPv6 address in brackets)
+/// by the deadline, trying each address it resolves to.
+pub(crate) fn connect_tcp(host: &str, port: u16, deadline: &Deadline) -> io::Result<TcpStream> {
+    let host = bare_host(host);
+    let mut last = None;
+    for address in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&address, deadline.timeout()?) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} resolves to no address"),
+        )
+    }))
+}
+
+/// A socket whose every read and write ends by the deadline: a server that
+/// trickles a byte at a time cannot stretch it.
+#[derive(Debug)]
+pub(crate) struct Timed {
+    stream: TcpStream,
+    deadline: Deadline,
+}
+
+impl Timed {
+    pub(crate) fn new(stream: TcpStream, deadline: Deadline) -> Self {
+        Self { stream, deadline }
+    }
+}
+
+fn deadline_error(error: io::Error) -> io::Error {
+    if timed_out(&error) {
+        io::Error::new(io::ErrorKind::TimedOut, "the deadline passed")
+    } else {
+        error
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream
+            .set_read_timeout(Some(self.deadline.timeout()?))?;
+        self.stream.read(buf).map_err(deadline_error)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream
+            .set_write_timeout(Some(self.deadline.timeout()?))?;
+        self.stream.write(buf).map_err(deadline_error)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
 
 /// A server URL of one of `schemes`, without a password: a password in it
 /// is refused and never echoed (nor is the URL, when it may hold one).
@@ -27,15 +158,25 @@ pub(crate) fn server_url(
 ) -> Result<url::Url, SourceError> {
     let fail = |message: String| SourceError(format!("{flag}: {message}"));
     let url = url::Url::parse(text).map_err(|e| {
-        if text.contains('@') {
-            fail(format!("not a valid URL ({e})"))
-        } else {
-            fail(format!(
-                "`{}` is not a valid URL ({e})",
-                crate::escape::cut(text, 200)
-            ))
-        }
+        fail(format!(
+            "`{}` is not a valid URL ({e}); expected one such as {}://HOST:PORT",
+            crate::escape::cut(&crate::escape::redact(text), 200),
+            schemes.first().copied().unwrap_or("postgres")
+        ))
     })?;
+    // `postgres:/user:password@host/db` would read as a socket path whose
+    // database name holds the password: two slashes or none.
+    if let Some(after) = text.split_once(':').map(|(_, after)| after)
+        && after.starts_with('/')
+        && !after.starts_with("//")
+    {
+        return Err(fail(format!(
+            "`{}` has one slash after `{}:`; a server URL has two ({}://HOST:PORT)",
+            crate::escape::cut(&crate::escape::redact(text), 200),
+            url.scheme(),
+            url.scheme()
+        )));
+    }
     if !schemes.contains(&url.scheme()) {
         return Err(fail(format!(
             "the URL must start with {}, not {}://",

@@ -9,6 +9,7 @@ mod fleet;
 mod forecast;
 mod hardening;
 mod hardening3;
+mod hostile_db;
 mod live_stack;
 mod prometheus;
 mod properties;

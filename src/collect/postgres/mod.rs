@@ -6,14 +6,16 @@ pub mod pgpass;
 mod stats;
 mod tls;
 
-use std::time::Duration;
-
+use postgres::fallible_iterator::FallibleIterator as _;
+use postgres::types::ToSql;
 use postgres::{Client, SimpleQueryMessage};
 
 pub use stats::{IndexUse, PgStats, Pool, Replica, Statement, TableScans};
 pub use tls::SslMode;
+pub(crate) use tls::client_config as tls_client_config;
 
-use super::SourceError;
+use super::{Deadline, SourceError};
+use relay::Relay;
 
 /// Debian's socket directory, libpq's default host there.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
@@ -150,37 +152,68 @@ impl Secrets {
     }
 }
 
+/// The most rows one statement may return: a million tables, indexes or
+/// statements is beyond any server scalectl measures, and each row read
+/// costs memory.
+const MAX_ROWS: usize = 1_000_000;
+
 /// One open, read-only session.
 pub struct Session {
+    // Dropped before the relay, so that the server hears the session end.
     client: Client,
+    relay: Relay,
     /// The server as shown to people.
     pub shown: String,
     user: String,
+    deadline: Deadline,
 }
 
-/// Opens a connection to `target`, with TLS as its `sslmode` says.
+/// A statement that failed: the server said so, or scalectl refused it.
+enum Failed {
+    Server(postgres::Error),
+    Refused(SourceError),
+}
+
+/// Opens a connection to `target`, with TLS as its `sslmode` says, through a
+/// relay that holds the server to the deadline and bounds what it sends.
 fn open(
     target: &Target,
     secrets: &Secrets,
-    timeout: Duration,
+    deadline: &Deadline,
     application_name: Option<&str>,
-) -> Result<Client, SourceError> {
+) -> Result<(Client, Relay), SourceError> {
     let shown = target.shown();
+    let upstream = relay::Conn::connect(target, deadline).map_err(|e| {
+        if deadline.passed() || super::timed_out(&e) {
+            deadline.no_answer(&shown)
+        } else {
+            SourceError(format!("{shown}: cannot connect: {e}"))
+        }
+    })?;
+    let relay = Relay::start(upstream, target.port, *deadline)
+        .map_err(|e| SourceError(format!("{shown}: cannot connect: {e}")))?;
     let mut config = postgres::Config::new();
     config
         .user(&target.user)
         .dbname(&target.database)
-        .port(target.port)
         .ssl_mode(target.ssl.negotiation())
-        .connect_timeout(timeout);
+        .connect_timeout(
+            deadline
+                .remaining()
+                .max(std::time::Duration::from_millis(1)),
+        );
     if let Some(name) = application_name {
         config.application_name(name);
     }
-    if target.host.starts_with('/') {
-        config.host_path(&target.host);
-    } else {
-        config.host(&target.host);
-    }
+    match relay.endpoint() {
+        // The relay's address is connected to; the server's name is the one
+        // TLS checks.
+        relay::Endpoint::Tcp(address) => config
+            .host(super::bare_host(&target.host))
+            .hostaddr(address.ip())
+            .port(address.port()),
+        relay::Endpoint::Unix { dir, .. } => config.host_path(dir).port(target.port),
+    };
     let password = secrets.password_for(target);
     if let Some(password) = &password {
         config.password(password);
@@ -189,30 +222,38 @@ fn open(
         .ssl
         .connector()
         .map_err(|e| SourceError(format!("{shown}: {e}")))?;
-    config
-        .connect(connector)
-        .map_err(|e| connect_error(&shown, &target.user, password.is_some(), &e))
+    match config.connect(connector) {
+        Ok(client) => Ok((client, relay)),
+        Err(e) => Err(relay
+            .refused(&shown, deadline)
+            .unwrap_or_else(|| connect_error(&shown, &target.user, password.is_some(), &e))),
+    }
 }
 
-/// Connects read-only, with `timeout` for the connection and each statement.
+/// Connects read-only; the session ends by `deadline`, and so does each
+/// statement on the server's side (`statement_timeout`).
 pub fn connect(
     target: &Target,
     secrets: &Secrets,
-    timeout: Duration,
+    deadline: &Deadline,
 ) -> Result<Session, SourceError> {
     let shown = target.shown();
-    let mut client = open(target, secrets, timeout, Some("scalectl"))?;
-    let millis = timeout.as_millis().min(i32::MAX as u128);
-    client
+    let (client, relay) = open(target, secrets, deadline, Some("scalectl"))?;
+    let mut session = Session {
+        client,
+        relay,
+        shown,
+        user: target.user.clone(),
+        deadline: *deadline,
+    };
+    let millis = deadline.remaining().as_millis().clamp(1, i32::MAX as u128);
+    session
+        .client
         .batch_execute(&format!(
             "{TAG} SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET statement_timeout = {millis}"
         ))
-        .map_err(|e| SourceError(format!("{shown}: {}", chain(&e))))?;
-    Ok(Session {
-        client,
-        shown,
-        user: target.user.clone(),
-    })
+        .map_err(|e| session.fail("the session's settings", &e))?;
+    Ok(session)
 }
 
 /// An error and its causes on one line.
@@ -255,14 +296,48 @@ fn connect_error(
 
 impl Session {
     fn fail(&self, what: &str, error: &postgres::Error) -> SourceError {
-        SourceError(format!("{}: reading {what}: {}", self.shown, chain(error)))
+        self.relay
+            .refused(&self.shown, &self.deadline)
+            .unwrap_or_else(|| {
+                SourceError(format!("{}: reading {what}: {}", self.shown, chain(error)))
+            })
+    }
+
+    /// The rows of `sql`, at most [`MAX_ROWS`] of them.
+    fn fetch(&mut self, what: &str, sql: &str) -> Result<Vec<postgres::Row>, Failed> {
+        let sql = format!("{TAG} {sql}");
+        let mut rows = Vec::new();
+        let read = (|| {
+            let mut iter = self
+                .client
+                .query_raw(sql.as_str(), std::iter::empty::<&dyn ToSql>())?;
+            while let Some(row) = iter.next()? {
+                if rows.len() == MAX_ROWS {
+                    return Ok(false);
+                }
+                rows.push(row);
+            }
+            Ok(true)
+        })();
+        match read {
+            Ok(true) => Ok(rows),
+            Ok(false) => Err(Failed::Refused(SourceError(format!(
+                "{}: reading {what}: more than {} rows; refused",
+                self.shown,
+                crate::metric::format_count(MAX_ROWS as u64)
+            )))),
+            Err(e) => match self.relay.refused(&self.shown, &self.deadline) {
+                Some(refused) => Err(Failed::Refused(refused)),
+                None => Err(Failed::Server(e)),
+            },
+        }
     }
 
     fn query(&mut self, what: &str, sql: &str) -> Result<Vec<postgres::Row>, SourceError> {
-        let sql = format!("{TAG} {sql}");
-        self.client
-            .query(sql.as_str(), &[])
-            .map_err(|e| self.fail(what, &e))
+        self.fetch(what, sql).map_err(|failed| match failed {
+            Failed::Server(e) => self.fail(what, &e),
+            Failed::Refused(e) => e,
+        })
     }
 
     /// Whether the server is a replica (in recovery).
@@ -437,8 +512,7 @@ impl Session {
              AND query NOT LIKE '/* scalectl */%' GROUP BY query ORDER BY 3 DESC, 1",
             schema.replace('"', "\"\"")
         );
-        let sql = format!("{TAG} {sql}");
-        match self.client.query(sql.as_str(), &[]) {
+        match self.fetch("pg_stat_statements", &sql) {
             Ok(rows) => Ok(Ok(rows
                 .iter()
                 .map(|row| Statement {
@@ -447,9 +521,13 @@ impl Session {
                     total_ms: row.get::<_, Option<f64>>(2).unwrap_or(0.0),
                     rows: u64::try_from(row.get::<_, Option<i64>>(3).unwrap_or(0)).unwrap_or(0),
                 })
+                // Only statements PostgreSQL normalises (their constants
+                // become $1, $2, ...) are evidence: a utility statement is
+                // kept as typed, and `ALTER ROLE ... PASSWORD '...'` is one.
+                .filter(|statement| normalised(&statement.query))
                 .collect())),
             // Created but not preloaded: the view cannot be read.
-            Err(e)
+            Err(Failed::Server(e))
                 if e.code()
                     == Some(&postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) =>
             {
@@ -458,7 +536,8 @@ impl Session {
                     chain(&e)
                 )))
             }
-            Err(e) => Err(self.fail("pg_stat_statements", &e)),
+            Err(Failed::Server(e)) => Err(self.fail("pg_stat_statements", &e)),
+            Err(Failed::Refused(e)) => Err(e),
         }
     }
 }
@@ -467,18 +546,22 @@ impl Session {
 pub fn pools(
     target: &Target,
     secrets: &Secrets,
-    timeout: Duration,
+    deadline: &Deadline,
 ) -> Result<Vec<Pool>, SourceError> {
     let shown = target.shown();
     // PgBouncer's console takes no application_name.
-    let mut client = open(target, secrets, timeout, None)?;
+    let (mut client, relay) = open(target, secrets, deadline, None)?;
     let messages = client.simple_query("SHOW POOLS").map_err(|e| {
-        SourceError(format!(
-            "{shown}: SHOW POOLS: {} (is role `{}` in PgBouncer's admin_users or stats_users?)",
-            chain(&e),
-            target.user
-        ))
+        relay.refused(&shown, deadline).unwrap_or_else(|| {
+            SourceError(format!(
+                "{shown}: SHOW POOLS: {} (is role `{}` in PgBouncer's admin_users or stats_users?)",
+                chain(&e),
+                target.user
+            ))
+        })
     })?;
+    drop(client);
+    drop(relay);
     let number = |row: &postgres::SimpleQueryRow, column: &str| -> u64 {
         row.try_get(column)
             .ok()
@@ -508,6 +591,475 @@ pub fn pools(
             _ => None,
         })
         .collect())
+}
+
+/// A relay between the `postgres` crate and the server, in this process:
+/// the crate cannot be given a deadline for a read, nor a limit on what it
+/// buffers (a message's length header makes it reserve that much), so every
+/// byte passes through here. Each read and write ends by the command's
+/// deadline; a plaintext message larger than [`MAX_MESSAGE_BYTES`], or more
+/// than [`MAX_SESSION_BYTES`] in all (TLS hides the messages, not their
+/// bytes), ends the session with the reason kept for the error. TLS stays
+/// with the crate (and its channel binding): the relay moves bytes.
+mod relay {
+    use std::io::{self, Read, Write};
+    use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+    use super::Target;
+    use crate::collect::{Deadline, SourceError, timed_out};
+    use crate::metric::format_count;
+
+    /// The largest message a server may send: a row, an error, a notice.
+    pub const MAX_MESSAGE_BYTES: u64 = 16 << 20;
+
+    /// The most a server may send in one session.
+    pub const MAX_SESSION_BYTES: u64 = 256 << 20;
+
+    /// A client's request for TLS: length 8, code 80877103.
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+
+    /// A socket to the server, or to the crate.
+    pub enum Conn {
+        Tcp(TcpStream),
+        Unix(UnixStream),
+    }
+
+    impl Conn {
+        /// Connects to the server: a TCP host by the deadline, or the
+        /// socket of a socket directory.
+        pub fn connect(target: &Target, deadline: &Deadline) -> io::Result<Self> {
+            if target.host.starts_with('/') {
+                let path = Path::new(&target.host).join(format!(".s.PGSQL.{}", target.port));
+                UnixStream::connect(path).map(Self::Unix)
+            } else {
+                crate::collect::connect_tcp(&target.host, target.port, deadline).map(Self::Tcp)
+            }
+        }
+
+        fn try_clone(&self) -> io::Result<Self> {
+            Ok(match self {
+                Self::Tcp(s) => Self::Tcp(s.try_clone()?),
+                Self::Unix(s) => Self::Unix(s.try_clone()?),
+            })
+        }
+
+        fn set_timeouts(&self, deadline: &Deadline) -> io::Result<()> {
+            let left = Some(deadline.timeout()?);
+            match self {
+                Self::Tcp(s) => s.set_read_timeout(left).and(s.set_write_timeout(left)),
+                Self::Unix(s) => s.set_read_timeout(left).and(s.set_write_timeout(left)),
+            }
+        }
+
+        fn shutdown(&self) {
+            let _ = match self {
+                Self::Tcp(s) => s.shutdown(Shutdown::Both),
+                Self::Unix(s) => s.shutdown(Shutdown::Both),
+            };
+        }
+    }
+
+    impl Read for Conn {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self {
+                Self::Tcp(s) => s.read(buf),
+                Self::Unix(s) => s.read(buf),
+            }
+        }
+    }
+
+    impl Write for Conn {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            match self {
+                Self::Tcp(s) => s.write(buf),
+                Self::Unix(s) => s.write(buf),
+            }
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            match self {
+                Self::Tcp(s) => s.flush(),
+                Self::Unix(s) => s.flush(),
+            }
+        }
+    }
+
+    /// Why the relay ended a session.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Refusal {
+        /// The deadline passed.
+        Deadline,
+        /// A message of this many bytes was announced.
+        Message(u64),
+        /// The server sent more than [`MAX_SESSION_BYTES`].
+        Session,
+    }
+
+    impl Refusal {
+        pub fn error(self, shown: &str, deadline: &Deadline) -> SourceError {
+            match self {
+                Self::Deadline => deadline.no_answer(shown),
+                Self::Message(bytes) => SourceError(format!(
+                    "{shown}: the server announced a message of {} bytes, more than the {} MiB scalectl reads; refused",
+                    format_count(bytes),
+                    MAX_MESSAGE_BYTES >> 20
+                )),
+                Self::Session => SourceError(format!(
+                    "{shown}: the server sent more than {} MiB in one session; refused",
+                    MAX_SESSION_BYTES >> 20
+                )),
+            }
+        }
+    }
+
+    /// Where the crate connects to reach the relay.
+    pub enum Endpoint {
+        /// A loopback port (for a TCP server: TLS needs a host name).
+        Tcp(SocketAddr),
+        /// A socket directory of this process's own (for a socket directory).
+        Unix { dir: PathBuf, socket: PathBuf },
+    }
+
+    struct Shared {
+        deadline: Deadline,
+        refusal: Mutex<Option<Refusal>>,
+        open: Mutex<Vec<Conn>>,
+        closing: AtomicBool,
+    }
+
+    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    impl Shared {
+        /// Ends the session, keeping the first reason.
+        fn refuse(&self, refusal: Refusal) {
+            lock(&self.refusal).get_or_insert(refusal);
+            self.close();
+        }
+
+        fn close(&self) {
+            for conn in lock(&self.open).iter() {
+                conn.shutdown();
+            }
+        }
+
+        /// Keeps a handle to shut `conn` down with; false once closing.
+        fn keep(&self, conn: &Conn) -> bool {
+            let Ok(clone) = conn.try_clone() else {
+                return false;
+            };
+            lock(&self.open).push(clone);
+            if self.closing.load(Ordering::SeqCst) {
+                self.close();
+                return false;
+            }
+            true
+        }
+    }
+
+    /// A running relay; dropping it ends the session.
+    pub struct Relay {
+        endpoint: Endpoint,
+        shared: Arc<Shared>,
+        _dir: Option<tempfile::TempDir>,
+    }
+
+    impl Relay {
+        /// Listens for the crate's connection and relays it to `upstream`
+        /// (whose port names the socket of a socket directory).
+        pub fn start(upstream: Conn, port: u16, deadline: Deadline) -> io::Result<Self> {
+            let shared = Arc::new(Shared {
+                deadline,
+                refusal: Mutex::new(None),
+                open: Mutex::new(Vec::new()),
+                closing: AtomicBool::new(false),
+            });
+            shared.keep(&upstream);
+            let serving = Arc::clone(&shared);
+            match upstream {
+                Conn::Tcp(_) => {
+                    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+                    let address = listener.local_addr()?;
+                    std::thread::Builder::new()
+                        .name("postgres relay".into())
+                        .spawn(move || {
+                            if let Some(client) = accept_own(&listener, &serving) {
+                                drop(listener);
+                                serve(Conn::Tcp(client), upstream, &serving);
+                            }
+                        })?;
+                    Ok(Self {
+                        endpoint: Endpoint::Tcp(address),
+                        shared,
+                        _dir: None,
+                    })
+                }
+                Conn::Unix(_) => {
+                    // Made private to this user by tempfile (mode 0700).
+                    let dir = tempfile::Builder::new().prefix("scalectl-").tempdir()?;
+                    let socket = dir.path().join(format!(".s.PGSQL.{port}"));
+                    let listener = UnixListener::bind(&socket)?;
+                    std::thread::Builder::new()
+                        .name("postgres relay".into())
+                        .spawn(move || {
+                            if let Ok((client, _)) = listener.accept() {
+                                drop(listener);
+                                if !serving.closing.load(Ordering::SeqCst) {
+                                    serve(Conn::Unix(client), upstream, &serving);
+                                }
+                            }
+                        })?;
+                    Ok(Self {
+                        endpoint: Endpoint::Unix {
+                            dir: dir.path().to_owned(),
+                            socket,
+                        },
+                        shared,
+                        _dir: Some(dir),
+                    })
+                }
+            }
+        }
+
+        pub fn endpoint(&self) -> &Endpoint {
+            &self.endpoint
+        }
+
+        /// The error to report when the relay ended the session.
+        pub fn refused(&self, shown: &str, deadline: &Deadline) -> Option<SourceError> {
+            let refusal = *lock(&self.shared.refusal);
+            refusal
+                .or_else(|| deadline.passed().then_some(Refusal::Deadline))
+                .map(|refusal| refusal.error(shown, deadline))
+        }
+    }
+
+    impl Drop for Relay {
+        fn drop(&mut self) {
+            self.shared.closing.store(true, Ordering::SeqCst);
+            self.shared.close();
+            // Wakes a relay still waiting for the crate's connection.
+            match &self.endpoint {
+                Endpoint::Tcp(address) => {
+                    let _ = TcpStream::connect_timeout(address, std::time::Duration::from_secs(1));
+                }
+                Endpoint::Unix { socket, .. } => {
+                    let _ = UnixStream::connect(socket);
+                }
+            }
+        }
+    }
+
+    /// The first connection from this user's own processes: on Linux, a
+    /// loopback connection of another user is not relayed (the server would
+    /// take it for scalectl's, as an `ident` check would).
+    fn accept_own(listener: &TcpListener, shared: &Shared) -> Option<TcpStream> {
+        let own = listener.local_addr().ok()?;
+        loop {
+            let (stream, peer) = listener.accept().ok()?;
+            if shared.closing.load(Ordering::SeqCst) {
+                return None;
+            }
+            if same_user(peer, own) {
+                return Some(stream);
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn same_user(peer: SocketAddr, listener: SocketAddr) -> bool {
+        let Ok(table) = std::fs::read_to_string("/proc/self/net/tcp") else {
+            return true;
+        };
+        let uid = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Uid:"))
+                    .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned))
+            });
+        let port = |field: &str| {
+            field
+                .rsplit_once(':')
+                .and_then(|(_, port)| u16::from_str_radix(port, 16).ok())
+        };
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 7
+                && port(fields[1]) == Some(peer.port())
+                && port(fields[2]) == Some(listener.port())
+                && uid.as_deref() == Some(fields[7])
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn same_user(_peer: SocketAddr, _listener: SocketAddr) -> bool {
+        true
+    }
+
+    /// Relays one session: the crate's first eight bytes say whether it asks
+    /// for TLS, which decides whether the server's messages can be read.
+    fn serve(mut client: Conn, mut upstream: Conn, shared: &Arc<Shared>) {
+        if !shared.keep(&client) {
+            return;
+        }
+        let mut first = [0; 8];
+        let started = client
+            .set_timeouts(&shared.deadline)
+            .and_then(|()| client.read_exact(&mut first))
+            .and_then(|()| upstream.set_timeouts(&shared.deadline))
+            .and_then(|()| upstream.write_all(&first));
+        if let Err(e) = started {
+            if timed_out(&e) || shared.deadline.passed() {
+                shared.refuse(Refusal::Deadline);
+            }
+            shared.close();
+            return;
+        }
+        let mut framing = if first == SSL_REQUEST {
+            Framing::Answer
+        } else {
+            Framing::header()
+        };
+        let (Ok(mut client_in), Ok(mut upstream_out)) = (client.try_clone(), upstream.try_clone())
+        else {
+            shared.close();
+            return;
+        };
+        let sending = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name("postgres relay".into())
+            .spawn(move || pump(&mut client_in, &mut upstream_out, &sending, |_| Ok(())));
+        if spawned.is_err() {
+            shared.close();
+            return;
+        }
+        let mut received = 0u64;
+        pump(&mut upstream, &mut client, shared, |bytes| {
+            received = received.saturating_add(bytes.len() as u64);
+            if received > MAX_SESSION_BYTES {
+                return Err(Refusal::Session);
+            }
+            framing.inspect(bytes)
+        });
+    }
+
+    /// Copies `from` to `to` until either ends, the deadline passes or
+    /// `inspect` refuses what was read; then ends the session.
+    fn pump(
+        from: &mut Conn,
+        to: &mut Conn,
+        shared: &Shared,
+        mut inspect: impl FnMut(&[u8]) -> Result<(), Refusal>,
+    ) {
+        let mut buf = vec![0; 64 << 10];
+        loop {
+            let read = from
+                .set_timeouts(&shared.deadline)
+                .and_then(|()| from.read(&mut buf));
+            let n = match read {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if timed_out(&e) => {
+                    shared.refuse(Refusal::Deadline);
+                    return;
+                }
+                Err(_) => break,
+            };
+            if let Err(refusal) = inspect(&buf[..n]) {
+                shared.refuse(refusal);
+                return;
+            }
+            let written = to
+                .set_timeouts(&shared.deadline)
+                .and_then(|()| to.write_all(&buf[..n]));
+            match written {
+                Ok(()) => {}
+                Err(e) if timed_out(&e) => {
+                    shared.refuse(Refusal::Deadline);
+                    return;
+                }
+                Err(_) => break,
+            }
+        }
+        shared.close();
+    }
+
+    /// Where the server's bytes are in its messages: a type byte and a
+    /// four-byte length (counting itself), then the body.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Framing {
+        /// The one-byte answer to the request for TLS.
+        Answer,
+        /// TLS: the messages cannot be seen.
+        Opaque,
+        /// This much of a message's header, so far.
+        Header { have: usize, bytes: [u8; 5] },
+        /// This many bytes of a message's body to come.
+        Body(u64),
+    }
+
+    impl Framing {
+        pub(super) fn header() -> Self {
+            Self::Header {
+                have: 0,
+                bytes: [0; 5],
+            }
+        }
+
+        /// Follows `data` through the messages; refuses a message larger
+        /// than [`MAX_MESSAGE_BYTES`] from its header, before its body.
+        pub(super) fn inspect(&mut self, mut data: &[u8]) -> Result<(), Refusal> {
+            while let Some(&first) = data.first() {
+                match self {
+                    Self::Opaque => return Ok(()),
+                    Self::Answer => match first {
+                        b'S' => *self = Self::Opaque,
+                        b'N' => {
+                            *self = Self::header();
+                            data = &data[1..];
+                        }
+                        // An error instead of an answer: a message.
+                        _ => *self = Self::header(),
+                    },
+                    Self::Header { have, bytes } => {
+                        let take = (5 - *have).min(data.len());
+                        bytes[*have..*have + take].copy_from_slice(&data[..take]);
+                        *have += take;
+                        data = &data[take..];
+                        if *have == 5 {
+                            let length = u64::from(u32::from_be_bytes([
+                                bytes[1], bytes[2], bytes[3], bytes[4],
+                            ]));
+                            if length > MAX_MESSAGE_BYTES {
+                                return Err(Refusal::Message(length + 1));
+                            }
+                            *self = match length.saturating_sub(4) {
+                                0 => Self::header(),
+                                body => Self::Body(body),
+                            };
+                        }
+                    }
+                    Self::Body(rest) => {
+                        let take = (*rest).min(data.len() as u64);
+                        *rest -= take;
+                        data = &data[usize::try_from(take).unwrap_or(data.len())..];
+                        if *rest == 0 {
+                            *self = Self::header();
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -565,6 +1117,40 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_followed_and_an_oversized_one_refused_from_its_header() {
+        use relay::{Framing, MAX_MESSAGE_BYTES, Refusal};
+        let message = |tag: u8, length: u32| {
+            let mut bytes = vec![tag];
+            bytes.extend_from_slice(&length.to_be_bytes());
+            bytes
+        };
+        // TLS declined, two messages, then a header split across reads.
+        let mut framing = Framing::Answer;
+        let mut bytes = b"N".to_vec();
+        bytes.extend(message(b'R', 8));
+        bytes.extend([0; 4]);
+        bytes.extend(message(b'Z', 5));
+        bytes.push(b'I');
+        assert_eq!(framing.inspect(&bytes), Ok(()));
+        assert_eq!(framing, Framing::header());
+        let huge = message(b'E', 1_900_000_000);
+        assert_eq!(framing.inspect(&huge[..2]), Ok(()));
+        assert_eq!(
+            framing.inspect(&huge[2..]),
+            Err(Refusal::Message(1_900_000_001))
+        );
+        // The largest allowed message passes, its body counted out.
+        let mut framing = Framing::header();
+        let largest = u32::try_from(MAX_MESSAGE_BYTES).unwrap();
+        assert_eq!(framing.inspect(&message(b'D', largest)), Ok(()));
+        assert_eq!(framing, Framing::Body(MAX_MESSAGE_BYTES - 4));
+        // Under TLS the messages cannot be seen.
+        let mut framing = Framing::Answer;
+        assert_eq!(framing.inspect(b"S"), Ok(()));
+        assert_eq!(framing.inspect(&huge), Ok(()));
+    }
+
+    #[test]
     fn bad_urls_say_what_is_wrong() {
         for (url, expected) in [
             ("mysql://h/db", "postgres://"),
@@ -575,6 +1161,70 @@ mod tests {
             let error = Target::parse(url, "--postgres", None).unwrap_err();
             assert!(error.0.contains(expected), "{url}: {error}");
             assert!(error.0.starts_with("--postgres: "), "{error}");
+        }
+    }
+}
+
+/// Whether `pg_stat_statements` keeps `query` normalised: the optimisable
+/// statements (SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, TABLE, and WITH
+/// before one of them), whose constants it replaces with parameters. Utility
+/// statements (ALTER ROLE, CREATE USER, SET, COPY, ...) keep their literals,
+/// passwords included.
+fn normalised(query: &str) -> bool {
+    let mut text = query.trim_start();
+    // Leading comments, such as an ORM's tags.
+    loop {
+        if let Some(rest) = text.strip_prefix("/*") {
+            text = rest
+                .split_once("*/")
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(rest) = text.strip_prefix("--") {
+            text = rest
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else {
+            break;
+        }
+    }
+    let text = text.trim_start_matches('(');
+    let word: String = text
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(
+        word.as_str(),
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "VALUES" | "TABLE" | "WITH"
+    )
+}
+
+#[cfg(test)]
+mod normalised_tests {
+    use super::normalised;
+
+    #[test]
+    fn only_normalised_statements_are_evidence() {
+        for query in [
+            "SELECT * FROM t WHERE id = $1",
+            "  /* app:checkout */ select 1",
+            "-- tag\nUPDATE t SET a = $1",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "(SELECT 1) UNION (SELECT 2)",
+            "insert into t values ($1)",
+        ] {
+            assert!(normalised(query), "{query}");
+        }
+        for query in [
+            "ALTER ROLE clear PASSWORD 'LeakMe_Secret_42'",
+            "CREATE USER u WITH PASSWORD 'x'",
+            "SET statement_timeout = 5",
+            "COPY t FROM STDIN",
+            "/* unterminated SELECT",
+            "",
+        ] {
+            assert!(!normalised(query), "{query}");
         }
     }
 }

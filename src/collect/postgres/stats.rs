@@ -222,7 +222,7 @@ impl PgStats {
             .map(|t| {
                 (
                     t,
-                    percent(t.seq_scan as f64, (t.seq_scan + t.idx_scan) as f64),
+                    percent(t.seq_scan as f64, t.seq_scan as f64 + t.idx_scan as f64),
                 )
             })
             .filter(|&(t, share)| t.seq_scan > 0 && share > limits.max_seq_scan_pct)
@@ -251,7 +251,7 @@ impl PgStats {
                         t.name,
                         format_count(t.live_rows),
                         format_number(share.round()),
-                        format_count(t.seq_scan + t.idx_scan),
+                        format_count(t.seq_scan.saturating_add(t.idx_scan)),
                         format_count(t.seq_tup_read)
                     )
                 })
@@ -567,7 +567,8 @@ impl PgStats {
     fn buffer_cache(&self, checks: &Checks) -> Measured {
         let min = checks.db_buffer_cache_hit.min_hit_pct;
         let (hit, read) = self.blocks;
-        let total = hit + read;
+        // A server's counters: summed without overflow.
+        let total = hit.saturating_add(read);
         let rule = format!("at least {}%", format_number(min));
         if total == 0 {
             return self.measured(
@@ -578,7 +579,7 @@ impl PgStats {
                 "pg_stat_database",
             );
         }
-        let ratio = percent(hit as f64, total as f64);
+        let ratio = percent(hit as f64, hit as f64 + read as f64);
         self.measured(
             crate::checklist::DB_BUFFER_CACHE.id,
             if ratio >= min {
@@ -600,3 +601,37 @@ impl PgStats {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    #[test]
+    fn counters_at_the_top_of_64_bits_neither_wrap_nor_panic() {
+        let stats = PgStats {
+            server: "postgres://m@db:5432/app".into(),
+            tables: vec![TableScans {
+                name: "public.events".into(),
+                seq_scan: u64::MAX,
+                seq_tup_read: u64::MAX,
+                idx_scan: u64::MAX / 4,
+                live_rows: u64::MAX,
+            }],
+            blocks: (u64::MAX, u64::MAX),
+            ..PgStats::default()
+        };
+        let checks = *crate::ladder::Ladder::embedded().unwrap().checks().unwrap();
+        let judged = stats.judge(&checks);
+        let buffer = judged
+            .iter()
+            .find(|m| m.id == crate::checklist::DB_BUFFER_CACHE.id)
+            .unwrap();
+        // Half the reads from shared buffers, not ~100% nor a panic.
+        assert!(buffer.evidence[0].starts_with("50% of "), "{buffer:?}");
+        let indexes = judged.iter().find(|m| m.id == "indexes_optimized").unwrap();
+        assert!(
+            indexes.evidence[0].contains("80% of 18,446,744,073,709,551,615 scans"),
+            "{indexes:?}"
+        );
+    }
+}

@@ -49,22 +49,29 @@ impl SslMode {
 
     /// The TLS connector for this mode.
     pub fn connector(self) -> Result<MakeRustlsConnect, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?;
-        let config = match self {
-            Self::VerifyFull => builder
-                .with_platform_verifier()
-                .map_err(|e| format!("TLS: {e}"))?
-                .with_no_client_auth(),
-            _ => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-                .with_no_client_auth(),
-        };
-        Ok(MakeRustlsConnect::new(config))
+        client_config(self == Self::VerifyFull).map(MakeRustlsConnect::new)
     }
+}
+
+/// A TLS client configuration that checks the server's certificate against
+/// the platform's trusted roots and the host name (`verify`), or encrypts
+/// without checking it (the handshake's signatures are still checked).
+pub fn client_config(verify: bool) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok(if verify {
+        builder
+            .with_platform_verifier()
+            .map_err(|e| format!("TLS: {e}"))?
+            .with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
+            .with_no_client_auth()
+    })
 }
 
 /// Encryption without authentication of the server, as libpq's `prefer`
