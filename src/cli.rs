@@ -346,7 +346,9 @@ pub struct DatabaseArgs {
     /// since the server started: Redis's hit rate, and the CPU with --local (1s without it).
     #[arg(long, value_name = "DURATION")]
     pub sample: Option<String>,
-    /// Seconds to wait for each connection and each statement (at most a day).
+    /// Seconds the whole command may wait for the databases and Redis (one
+    /// deadline for every connection, read and statement, plus the --sample
+    /// window; at most a day).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub connect_timeout: f64,
 }

@@ -52,6 +52,52 @@ pub fn text(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// `text` with what may be a secret masked, for echoing a connection string
+/// or URL that could not be read: the value after any `password=` (as
+/// libpq's `key=value` strings write it), and any user information before an
+/// `@` (`user:password@host`).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(at) = lower.find("password") else {
+            out.push_str(rest);
+            break;
+        };
+        let after = &rest[at + "password".len()..];
+        let trimmed = after.trim_start();
+        let Some(value) = trimmed.strip_prefix('=') else {
+            out.push_str(&rest[..at + "password".len()]);
+            rest = after;
+            continue;
+        };
+        out.push_str(&rest[..at]);
+        out.push_str("password=***");
+        let value = value.trim_start();
+        let end = match value.strip_prefix('\'') {
+            Some(quoted) => quoted.find('\'').map_or(value.len(), |end| end + 2),
+            None => value.find(char::is_whitespace).unwrap_or(value.len()),
+        };
+        rest = &value[end..];
+    }
+    // User information: whatever stands between the start of a word (or a
+    // `/`) and an `@`.
+    let mut masked = String::with_capacity(out.len());
+    for word in out.split_inclusive(char::is_whitespace) {
+        match word.rfind('@') {
+            Some(at) => {
+                let start = word[..at].rfind('/').map_or(0, |slash| slash + 1);
+                masked.push_str(&word[..start]);
+                masked.push_str("***");
+                masked.push_str(&word[at..]);
+            }
+            None => masked.push_str(word),
+        }
+    }
+    masked
+}
+
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
 pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
@@ -123,5 +169,28 @@ mod tests {
         assert_eq!(path_name(a), "r\\xffa.yaml");
         assert_ne!(path_name(a), path_name(b));
         assert_eq!(path_name(Path::new("plain/é.yaml")), "plain/é.yaml");
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn secrets_in_connection_strings_are_masked() {
+        assert_eq!(
+            redact("host=db port=1 password=Hunter2pw dbname=db"),
+            "host=db port=1 password=*** dbname=db"
+        );
+        assert_eq!(
+            redact("host=db PASSWORD = 'two words' dbname=db"),
+            "host=db password=*** dbname=db"
+        );
+        assert_eq!(
+            redact("postgres:/bob:Hunter2pw@127.0.0.1/db"),
+            "postgres:/***@127.0.0.1/db"
+        );
+        assert_eq!(redact("bob:Hunter2pw@127.0.0.1:1"), "***@127.0.0.1:1");
+        assert_eq!(redact("http://prometheus:9090"), "http://prometheus:9090");
     }
 }

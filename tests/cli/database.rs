@@ -70,6 +70,13 @@ fn workload(pgbouncer_port: u16) {
         db.query("SELECT count(*), pg_sleep(0.15) FROM authors", &[])
             .unwrap();
     }
+    // A utility statement is kept as typed by pg_stat_statements, password
+    // and all: it must never reach the evidence.
+    db.batch_execute("CREATE ROLE leaky").unwrap();
+    for _ in 0..6 {
+        db.batch_execute("ALTER ROLE leaky PASSWORD 'LeakMe_Secret_42'")
+            .unwrap();
+    }
     for page in 0..40_i64 {
         let posts = db
             .query(
@@ -398,6 +405,10 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
             .contains("pg_stat_user_tables")
     );
 
+    assert!(
+        !checklist.to_string().contains("LeakMe_Secret_42"),
+        "a password from pg_stat_statements reached the output"
+    );
     let slow = item(&checklist, "slow_queries_fixed");
     assert_eq!(slow["status"], "fail", "{slow}");
     let found = evidence(slow);

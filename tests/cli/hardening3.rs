@@ -550,3 +550,35 @@ fn a_flood_of_metric_names_is_refused_by_count() {
         stderr(&output)
     );
 }
+
+/// A password written into a connection string or URL that cannot be read
+/// is never echoed back.
+#[test]
+fn passwords_in_unreadable_connection_strings_are_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "checklist",
+            "--postgres",
+            "host=127.0.0.1 port=1 password=Hunter2pw dbname=db",
+        ][..],
+        &[
+            "checklist",
+            "--postgres",
+            "postgres:/bob:Hunter2pw@127.0.0.1/db",
+        ][..],
+        &[
+            "collect",
+            "--prometheus",
+            "bob:Hunter2pw@127.0.0.1:1",
+            "--users",
+            "1",
+        ][..],
+    ] {
+        let output = run_in(args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(!err.contains("Hunter2pw"), "{args:?}: {err}");
+        assert!(err.contains("***"), "{args:?}: {err}");
+    }
+}

@@ -150,7 +150,7 @@ impl ServerUrl {
             let _ = url.set_password(None);
             return Err(QueryError(format!(
                 "{}: the Prometheus URL must start with http:// or https:// and name a host",
-                shown(&url)
+                crate::escape::redact(&shown(&url))
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
