@@ -50,20 +50,39 @@ fn env_secret(name: &str) -> Result<Option<String>, Error> {
 }
 
 /// libpq's password file: `PGPASSFILE`, else `~/.pgpass`; absent,
-/// unreadable or larger than a secret file may be, it is not used.
-fn pgpass() -> Option<String> {
+/// unreadable or larger than a secret file may be, it is not used. As in
+/// libpq, a file that its group or others may read or write is not used
+/// either, and the warning says why (`Err`).
+fn pgpass() -> Result<Option<String>, String> {
     let path = match std::env::var_os("PGPASSFILE") {
         Some(path) => PathBuf::from(path),
-        None => Path::new(&std::env::var_os("HOME")?).join(".pgpass"),
+        None => match std::env::var_os("HOME") {
+            Some(home) => Path::new(&home).join(".pgpass"),
+            None => return Ok(None),
+        },
     };
-    let metadata = std::fs::metadata(&path).ok()?;
+    let Ok(metadata) = std::fs::metadata(&path) else {
+        return Ok(None);
+    };
     if !metadata.is_file() || metadata.len() > MAX_SECRET_BYTES {
-        return None;
+        return Ok(None);
     }
-    String::from_utf8(std::fs::read(&path).ok()?).ok()
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "password file {} has group or world access; permissions should be u=rw (0600) or less: it is not used",
+                crate::escape::path_name(&path)
+            ));
+        }
+    }
+    Ok(std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
-fn postgres_secrets(args: &DatabaseArgs) -> Result<Secrets, Error> {
+fn postgres_secrets(args: &DatabaseArgs) -> Result<(Secrets, Option<String>), Error> {
     let password = match &args.postgres_password_file {
         Some(path) => Some(read_secret(path)?),
         None => match env_secret("SCALECTL_POSTGRES_PASSWORD")? {
@@ -71,8 +90,19 @@ fn postgres_secrets(args: &DatabaseArgs) -> Result<Secrets, Error> {
             None => env_secret("PGPASSWORD")?,
         },
     };
-    let pgpass = if password.is_none() { pgpass() } else { None };
-    Ok(Secrets { password, pgpass })
+    let (pgpass, warning) = match password.is_none().then(pgpass) {
+        Some(Ok(text)) => (text, None),
+        Some(Err(warning)) => (None, Some(warning)),
+        None => (None, None),
+    };
+    Ok((
+        Secrets {
+            password,
+            pgpass,
+            pgpass_ignored: warning.clone(),
+        },
+        warning,
+    ))
 }
 
 fn redis_password(args: &DatabaseArgs) -> Result<Option<String>, Error> {
@@ -295,7 +325,7 @@ pub(super) fn measure(
         .as_deref()
         .map(redis::Target::parse)
         .transpose()?;
-    let secrets = postgres_secrets(args)?;
+    let (secrets, pgpass_warning) = postgres_secrets(args)?;
     let redis_password = if redis_target.is_some() {
         redis_password(args)?
     } else {
@@ -331,6 +361,7 @@ pub(super) fn measure(
     )?;
 
     let mut collected = Collected::default();
+    collected.notes.extend(pgpass_warning);
     let mut measured = Vec::new();
     let mut servers = Vec::new();
     if let Some(stats) = answers.postgres {

@@ -134,6 +134,9 @@ pub struct Secrets {
     pub password: Option<String>,
     /// The text of `PGPASSFILE` or `~/.pgpass`, when readable.
     pub pgpass: Option<String>,
+    /// Why the password file was not used, when it was passed over (its
+    /// group or others may read it, as libpq refuses too).
+    pub pgpass_ignored: Option<String>,
 }
 
 impl Secrets {
@@ -224,9 +227,14 @@ fn open(
         .map_err(|e| SourceError(format!("{shown}: {e}")))?;
     match config.connect(connector) {
         Ok(client) => Ok((client, relay)),
-        Err(e) => Err(relay
-            .refused(&shown, deadline)
-            .unwrap_or_else(|| connect_error(&shown, &target.user, password.is_some(), &e))),
+        Err(e) => Err(relay.refused(&shown, deadline).unwrap_or_else(|| {
+            let mut error = connect_error(&shown, &target.user, password.is_some(), &e);
+            // Why the password file was passed over, where it would have helped.
+            if let (None, Some(why)) = (&password, &secrets.pgpass_ignored) {
+                error.0.push_str(&format!("; {why}"));
+            }
+            error
+        })),
     }
 }
 
