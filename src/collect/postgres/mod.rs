@@ -37,6 +37,12 @@ pub struct Target {
     pub user: String,
     /// TLS, as libpq's `sslmode`.
     pub ssl: SslMode,
+    /// A PEM file of CA certificates to check the server's against, as
+    /// libpq's `sslrootcert` (`system`, or none: the platform's roots).
+    pub root_cert: Option<std::path::PathBuf>,
+    /// libpq's `channel_binding`: `require` accepts only SCRAM bound to the
+    /// TLS channel, so no password (nor its hash) is sent any other way.
+    pub channel_binding: Option<postgres::config::ChannelBinding>,
 }
 
 impl Target {
@@ -61,6 +67,8 @@ impl Target {
         };
         let mut host = decode(url.host_str().unwrap_or_default())?;
         let mut ssl = SslMode::Prefer;
+        let mut root_cert = None;
+        let mut channel_binding = None;
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
                 "sslmode" => {
@@ -72,9 +80,26 @@ impl Target {
                     })?;
                 }
                 "host" => host = value.into_owned(),
+                "sslrootcert" => {
+                    root_cert = (value != "system").then(|| std::path::PathBuf::from(&*value));
+                }
+                "channel_binding" => {
+                    use postgres::config::ChannelBinding;
+                    channel_binding = Some(match value.as_ref() {
+                        "disable" => ChannelBinding::Disable,
+                        "prefer" => ChannelBinding::Prefer,
+                        "require" => ChannelBinding::Require,
+                        other => {
+                            return Err(fail(format!(
+                                "channel_binding={} is not one of disable, prefer, require",
+                                crate::escape::cut(other, 40)
+                            )));
+                        }
+                    });
+                }
                 other => {
                     return Err(fail(format!(
-                        "the URL parameter `{}` is not supported (sslmode and host are)",
+                        "the URL parameter `{}` is not supported (sslmode, sslrootcert, channel_binding and host are)",
                         crate::escape::cut(other, 40)
                     )));
                 }
@@ -99,6 +124,8 @@ impl Target {
             database,
             user,
             ssl,
+            root_cert,
+            channel_binding,
         })
     }
 
@@ -221,9 +248,12 @@ fn open(
     if let Some(password) = &password {
         config.password(password);
     }
+    if let Some(binding) = target.channel_binding {
+        config.channel_binding(binding);
+    }
     let connector = target
         .ssl
-        .connector()
+        .connector(target.root_cert.as_deref())
         .map_err(|e| SourceError(format!("{shown}: {e}")))?;
     match config.connect(connector) {
         Ok(client) => Ok((client, relay)),
@@ -1090,7 +1120,26 @@ mod tests {
                 database: "app".into(),
                 user: "reader".into(),
                 ssl: SslMode::Require,
+                root_cert: None,
+                channel_binding: None,
             }
+        );
+        let strict = Target::parse(
+            "postgres://reader@db.example/app?sslmode=verify-full&sslrootcert=/etc/ca.pem&channel_binding=require",
+            "--postgres",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            strict.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(
+            strict.channel_binding,
+            Some(postgres::config::ChannelBinding::Require)
+        );
+        assert!(
+            Target::parse("postgres://h/app?channel_binding=maybe", "--postgres", None).is_err()
         );
         let socket = Target::parse("postgres:///app?host=/tmp/pg", "--postgres", None).unwrap();
         assert_eq!(socket.host, "/tmp/pg");

@@ -47,10 +47,52 @@ impl SslMode {
         }
     }
 
-    /// The TLS connector for this mode.
-    pub fn connector(self) -> Result<MakeRustlsConnect, String> {
-        client_config(self == Self::VerifyFull).map(MakeRustlsConnect::new)
+    /// The TLS connector for this mode; `roots`, a PEM file of CA
+    /// certificates (`sslrootcert`), replaces the platform's trusted roots
+    /// for `verify-ca` and `verify-full`.
+    pub fn connector(self, roots: Option<&std::path::Path>) -> Result<MakeRustlsConnect, String> {
+        match (self, roots) {
+            (Self::VerifyFull, Some(roots)) => with_roots(roots).map(MakeRustlsConnect::new),
+            _ => client_config(self == Self::VerifyFull).map(MakeRustlsConnect::new),
+        }
     }
+}
+
+/// The most bytes of an `sslrootcert` file read.
+const MAX_ROOTS_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A TLS client configuration that checks the server's certificate against
+/// the CA certificates of the PEM file `path` (a private CA: RDS, Cloud SQL)
+/// and the host name.
+fn with_roots(path: &std::path::Path) -> Result<ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    let shown = crate::escape::path_name(path);
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| format!("sslrootcert {shown}: {}", crate::source::io_reason(&e)))?;
+    if !metadata.is_file() || metadata.len() > MAX_ROOTS_BYTES {
+        return Err(format!(
+            "sslrootcert {shown}: not a regular file of at most {} MiB",
+            MAX_ROOTS_BYTES >> 20
+        ));
+    }
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("sslrootcert {shown}: {}", crate::source::io_reason(&e)))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("sslrootcert {shown}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("sslrootcert {shown}: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("sslrootcert {shown}: holds no PEM certificate"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// A TLS client configuration that checks the server's certificate against
@@ -135,7 +177,7 @@ mod tests {
         assert_eq!(SslMode::parse("disable"), Some(SslMode::Disable));
         assert_eq!(SslMode::parse("Require"), None);
         for mode in [SslMode::Prefer, SslMode::Require, SslMode::VerifyFull] {
-            assert!(mode.connector().is_ok());
+            assert!(mode.connector(None).is_ok());
         }
     }
 }
