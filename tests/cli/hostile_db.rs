@@ -419,3 +419,63 @@ fn a_postgres_error_of_1_9_gb_is_refused_from_its_header() {
     let sent = sent.load(Ordering::SeqCst);
     assert!(sent < READ_AT_MOST, "the client took {sent} bytes");
 }
+
+/// A server that declines TLS and asks for the password in the clear (or as
+/// an MD5 hash) is refused before the password is sent; `require_auth` in
+/// the URL allows it.
+#[test]
+fn a_postgres_asking_for_the_password_in_the_clear_never_gets_it() {
+    for (method, salt) in [(3u32, &[][..]), (5, &[1, 2, 3, 4][..])] {
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let seen = std::sync::Arc::clone(&got);
+        let port = serve(move |mut stream| {
+            let mut first = [0; 8];
+            if stream.read_exact(&mut first).is_err() {
+                return;
+            }
+            if first == SSL_REQUEST
+                && (stream.write_all(b"N").is_err() || stream.read_exact(&mut first).is_err())
+            {
+                return;
+            }
+            let length = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
+            let mut rest = vec![0; length.saturating_sub(8)];
+            if stream.read_exact(&mut rest).is_err() {
+                return;
+            }
+            let mut body = method.to_be_bytes().to_vec();
+            body.extend_from_slice(salt);
+            if stream.write_all(&backend(b'R', &body)).is_err() {
+                return;
+            }
+            // Whatever comes back: a password message, or nothing.
+            if let Some((tag, body)) = message(&mut stream) {
+                let mut seen = seen.lock().unwrap();
+                seen.push(tag);
+                seen.extend(body);
+            }
+        });
+        let url = format!("postgres://scalectl@127.0.0.1:{port}/app");
+        let run = checklist_postgres(&url);
+        let err = String::from_utf8_lossy(&run.output.stderr).into_owned();
+        assert_eq!(run.output.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("over a connection that is not verified TLS; refused"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let sent = got.lock().unwrap().clone();
+        assert!(
+            !String::from_utf8_lossy(&sent).contains("hunter2") && !sent.contains(&b'p'),
+            "method {method}: the server received {sent:?}"
+        );
+        // Allowed in the URL: the password is sent.
+        let allowed = format!(
+            "{url}?require_auth={}",
+            if method == 3 { "password" } else { "md5" }
+        );
+        let _ = checklist_postgres(&allowed);
+        let sent = got.lock().unwrap().clone();
+        assert!(sent.first() == Some(&b'p'), "method {method}: {sent:?}");
+    }
+}

@@ -43,6 +43,10 @@ pub struct Target {
     /// libpq's `channel_binding`: `require` accepts only SCRAM bound to the
     /// TLS channel, so no password (nor its hash) is sent any other way.
     pub channel_binding: Option<postgres::config::ChannelBinding>,
+    /// libpq's `require_auth`: the methods the server may ask for; the
+    /// password in the clear (`password`) or as an MD5 hash (`md5`) is sent
+    /// only when named here, or over verified TLS.
+    pub require_auth: Vec<String>,
 }
 
 impl Target {
@@ -69,6 +73,7 @@ impl Target {
         let mut ssl = SslMode::Prefer;
         let mut root_cert = None;
         let mut channel_binding = None;
+        let mut require_auth = Vec::new();
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
                 "sslmode" => {
@@ -82,6 +87,17 @@ impl Target {
                 "host" => host = value.into_owned(),
                 "sslrootcert" => {
                     root_cert = (value != "system").then(|| std::path::PathBuf::from(&*value));
+                }
+                "require_auth" => {
+                    for method in value.split(',') {
+                        if !matches!(method, "password" | "md5" | "scram-sha-256" | "none") {
+                            return Err(fail(format!(
+                                "require_auth: `{}` is not one of password, md5, scram-sha-256, none",
+                                crate::escape::cut(method, 40)
+                            )));
+                        }
+                        require_auth.push(method.to_owned());
+                    }
                 }
                 "channel_binding" => {
                     use postgres::config::ChannelBinding;
@@ -99,7 +115,7 @@ impl Target {
                 }
                 other => {
                     return Err(fail(format!(
-                        "the URL parameter `{}` is not supported (sslmode, sslrootcert, channel_binding and host are)",
+                        "the URL parameter `{}` is not supported (sslmode, sslrootcert, channel_binding, require_auth and host are)",
                         crate::escape::cut(other, 40)
                     )));
                 }
@@ -126,6 +142,7 @@ impl Target {
             ssl,
             root_cert,
             channel_binding,
+            require_auth,
         })
     }
 
@@ -220,7 +237,14 @@ fn open(
             SourceError(format!("{shown}: cannot connect: {e}"))
         }
     })?;
-    let relay = Relay::start(upstream, target.port, *deadline)
+    // The password goes in the clear or as an MD5 hash only where no one
+    // in the middle can read it, or where the URL allows it.
+    let allow_password = target.ssl == SslMode::VerifyFull
+        || target
+            .require_auth
+            .iter()
+            .any(|m| m == "password" || m == "md5");
+    let relay = Relay::start(upstream, target.port, *deadline, allow_password)
         .map_err(|e| SourceError(format!("{shown}: cannot connect: {e}")))?;
     let mut config = postgres::Config::new();
     config
@@ -735,6 +759,9 @@ mod relay {
         Message(u64),
         /// The server sent more than [`MAX_SESSION_BYTES`].
         Session,
+        /// The server asked for the password in the clear (3) or as an MD5
+        /// hash (5) over a connection that is not verified TLS.
+        Password(u32),
     }
 
     impl Refusal {
@@ -750,6 +777,15 @@ mod relay {
                     "{shown}: the server sent more than {} MiB in one session; refused",
                     MAX_SESSION_BYTES >> 20
                 )),
+                Self::Password(code) => SourceError(format!(
+                    "{shown}: the server asks for the password {} over a connection that is not verified TLS; refused, and the password was not sent (use sslmode=verify-full, or allow it with require_auth={} in the URL)",
+                    if code == 3 {
+                        "in the clear"
+                    } else {
+                        "as an MD5 hash"
+                    },
+                    if code == 3 { "password" } else { "md5" }
+                )),
             }
         }
     }
@@ -764,6 +800,9 @@ mod relay {
 
     struct Shared {
         deadline: Deadline,
+        /// Whether the server may ask for the password in the clear or as
+        /// an MD5 hash (`require_auth`, or verified TLS).
+        allow_password: bool,
         refusal: Mutex<Option<Refusal>>,
         open: Mutex<Vec<Conn>>,
         closing: AtomicBool,
@@ -810,9 +849,15 @@ mod relay {
     impl Relay {
         /// Listens for the crate's connection and relays it to `upstream`
         /// (whose port names the socket of a socket directory).
-        pub fn start(upstream: Conn, port: u16, deadline: Deadline) -> io::Result<Self> {
+        pub fn start(
+            upstream: Conn,
+            port: u16,
+            deadline: Deadline,
+            allow_password: bool,
+        ) -> io::Result<Self> {
             let shared = Arc::new(Shared {
                 deadline,
+                allow_password,
                 refusal: Mutex::new(None),
                 open: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
@@ -984,7 +1029,7 @@ mod relay {
             if received > MAX_SESSION_BYTES {
                 return Err(Refusal::Session);
             }
-            framing.inspect(bytes)
+            framing.inspect(bytes, shared.allow_password)
         });
     }
 
@@ -1042,6 +1087,12 @@ mod relay {
         Header { have: usize, bytes: [u8; 5] },
         /// This many bytes of a message's body to come.
         Body(u64),
+        /// An authentication request's method, so far, and the body after it.
+        Method {
+            have: usize,
+            bytes: [u8; 4],
+            rest: u64,
+        },
     }
 
     impl Framing {
@@ -1053,8 +1104,14 @@ mod relay {
         }
 
         /// Follows `data` through the messages; refuses a message larger
-        /// than [`MAX_MESSAGE_BYTES`] from its header, before its body.
-        pub(super) fn inspect(&mut self, mut data: &[u8]) -> Result<(), Refusal> {
+        /// than [`MAX_MESSAGE_BYTES`] from its header, before its body, and
+        /// a request for the password in the clear or as an MD5 hash unless
+        /// `allow_password`.
+        pub(super) fn inspect(
+            &mut self,
+            mut data: &[u8],
+            allow_password: bool,
+        ) -> Result<(), Refusal> {
             while let Some(&first) = data.first() {
                 match self {
                     Self::Opaque => return Ok(()),
@@ -1079,9 +1136,30 @@ mod relay {
                             if length > MAX_MESSAGE_BYTES {
                                 return Err(Refusal::Message(length + 1));
                             }
-                            *self = match length.saturating_sub(4) {
+                            *self = match (bytes[0], length.saturating_sub(4)) {
+                                (_, 0) => Self::header(),
+                                (b'R', body) if body >= 4 => Self::Method {
+                                    have: 0,
+                                    bytes: [0; 4],
+                                    rest: body - 4,
+                                },
+                                (_, body) => Self::Body(body),
+                            };
+                        }
+                    }
+                    Self::Method { have, bytes, rest } => {
+                        let take = (4 - *have).min(data.len());
+                        bytes[*have..*have + take].copy_from_slice(&data[..take]);
+                        *have += take;
+                        data = &data[take..];
+                        if *have == 4 {
+                            let method = u32::from_be_bytes(*bytes);
+                            if matches!(method, 3 | 5) && !allow_password {
+                                return Err(Refusal::Password(method));
+                            }
+                            *self = match *rest {
                                 0 => Self::header(),
-                                body => Self::Body(body),
+                                rest => Self::Body(rest),
                             };
                         }
                     }
@@ -1122,6 +1200,7 @@ mod tests {
                 ssl: SslMode::Require,
                 root_cert: None,
                 channel_binding: None,
+                require_auth: Vec::new(),
             }
         );
         let strict = Target::parse(
@@ -1188,23 +1267,23 @@ mod tests {
         bytes.extend([0; 4]);
         bytes.extend(message(b'Z', 5));
         bytes.push(b'I');
-        assert_eq!(framing.inspect(&bytes), Ok(()));
+        assert_eq!(framing.inspect(&bytes, true), Ok(()));
         assert_eq!(framing, Framing::header());
         let huge = message(b'E', 1_900_000_000);
-        assert_eq!(framing.inspect(&huge[..2]), Ok(()));
+        assert_eq!(framing.inspect(&huge[..2], true), Ok(()));
         assert_eq!(
-            framing.inspect(&huge[2..]),
+            framing.inspect(&huge[2..], true),
             Err(Refusal::Message(1_900_000_001))
         );
         // The largest allowed message passes, its body counted out.
         let mut framing = Framing::header();
         let largest = u32::try_from(MAX_MESSAGE_BYTES).unwrap();
-        assert_eq!(framing.inspect(&message(b'D', largest)), Ok(()));
+        assert_eq!(framing.inspect(&message(b'D', largest), true), Ok(()));
         assert_eq!(framing, Framing::Body(MAX_MESSAGE_BYTES - 4));
         // Under TLS the messages cannot be seen.
         let mut framing = Framing::Answer;
-        assert_eq!(framing.inspect(b"S"), Ok(()));
-        assert_eq!(framing.inspect(&huge), Ok(()));
+        assert_eq!(framing.inspect(b"S", true), Ok(()));
+        assert_eq!(framing.inspect(&huge, true), Ok(()));
     }
 
     #[test]
