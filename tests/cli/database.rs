@@ -743,6 +743,19 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
         item(&json(&required), "indexes_optimized")["status"],
         "fail"
     );
+    // With a password to give under `require` (the certificate unchecked),
+    // only SCRAM bound to the TLS channel is accepted: the real server's
+    // SCRAM-SHA-256-PLUS passes.
+    let bound = scalectl(&[
+        "checklist",
+        "--postgres",
+        &format!("{monitor}?sslmode=require"),
+        "--postgres-password-file",
+        right.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(item(&json(&bound), "indexes_optimized")["status"], "fail");
     // Every session scalectl opened on the primary, under the default
     // `prefer` too, was encrypted: the server's own log says so.
     let log = fs::read_to_string(primary.data.with_extension("log")).unwrap();

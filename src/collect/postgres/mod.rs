@@ -272,7 +272,15 @@ fn open(
     if let Some(password) = &password {
         config.password(password);
     }
-    if let Some(binding) = target.channel_binding {
+    // Under `require` the certificate is not checked, so whoever answers
+    // could ask for the password in the clear inside the encryption, where
+    // the relay cannot see: with a password to give, only SCRAM bound to
+    // the channel is accepted, unless the URL says otherwise.
+    let binding = target.channel_binding.or_else(|| {
+        (password.is_some() && target.ssl == SslMode::Require && !allow_password)
+            .then_some(postgres::config::ChannelBinding::Require)
+    });
+    if let Some(binding) = binding {
         config.channel_binding(binding);
     }
     let connector = target
