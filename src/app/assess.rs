@@ -598,18 +598,22 @@ fn assess_file<'a>(
     let report = Report::parse(&source, ladder)?;
     // A date in the future would never go stale: refused past a day of
     // clock skew.
+    // A value that cannot be assessed as written, at its place in the file.
+    let refuse = |field: &str, message: String| {
+        FileError::new(
+            source.name.clone(),
+            crate::error::Problem::at(source.value_location(field), message),
+        )
+    };
     if let (Some(today), Some(observed)) = (options.today, report.observed_at)
         && observed > today + MAX_CLOCK_SKEW_DAYS
     {
-        return Err(FileError::new(
-            source.name.clone(),
-            crate::error::Problem::at(
-                source.value_location("observed_at"),
-                format!(
-                    "observed_at: {} is in the future (today is {}); a report is observed before it is assessed",
-                    crate::date::format_day(observed.floor() as i64),
-                    crate::date::format_day(today.floor() as i64)
-                ),
+        return Err(refuse(
+            "observed_at",
+            format!(
+                "observed_at: {} is in the future (today is {}); a report is observed before it is assessed",
+                crate::date::format_day(observed.floor() as i64),
+                crate::date::format_day(today.floor() as i64)
             ),
         ));
     }
@@ -622,14 +626,11 @@ fn assess_file<'a>(
         // Load in proportion to users cannot be scaled from none: the answer
         // would be today's numbers at the new users, passing as if measured.
         Some((users, models)) if report.users == 0 && models.iter().all(Option::is_none) => {
-            return Err(FileError::new(
-                source.name.clone(),
-                crate::error::Problem::at(
-                    source.value_location("users"),
-                    format!(
-                        "users: the report observes 0 users, so --users {} cannot scale its load from them; give the users the numbers were measured at (or a --history to fit the load to)",
-                        crate::metric::format_count(*users)
-                    ),
+            return Err(refuse(
+                "users",
+                format!(
+                    "users: the report observes 0 users, so --users {} cannot scale its load from them; give the users the numbers were measured at (or a --history to fit the load to)",
+                    crate::metric::format_count(*users)
                 ),
             ));
         }
