@@ -479,3 +479,97 @@ fn a_postgres_asking_for_the_password_in_the_clear_never_gets_it() {
         assert!(sent.first() == Some(&b'p'), "method {method}: {sent:?}");
     }
 }
+
+/// Inside TLS whose certificate is not checked (`sslmode=prefer`, the
+/// default), a server asking for the password in the clear is refused as
+/// well: the stream follows the messages after decryption.
+#[test]
+fn a_postgres_asking_for_the_password_in_the_clear_inside_tls_never_gets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (installed by .ci/run)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    use rustls::pki_types::pem::PemObject as _;
+    let certs: Vec<_> =
+        rustls::pki_types::CertificateDer::pem_slice_iter(&std::fs::read(&cert).unwrap())
+            .map(Result::unwrap)
+            .collect();
+    let key =
+        rustls::pki_types::PrivateKeyDer::from_pem_slice(&std::fs::read(&key).unwrap()).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let seen = std::sync::Arc::clone(&got);
+    let port = serve(move |mut stream| {
+        let mut first = [0; 8];
+        if stream.read_exact(&mut first).is_err()
+            || first != SSL_REQUEST
+            || stream.write_all(b"S").is_err()
+        {
+            return;
+        }
+        let connection = rustls::ServerConnection::new(std::sync::Arc::clone(&config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, stream);
+        let mut length = [0; 4];
+        if tls.read_exact(&mut length).is_err() {
+            return;
+        }
+        let mut rest = vec![0; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+        if tls.read_exact(&mut rest).is_err() {
+            return;
+        }
+        if tls.write_all(&backend(b'R', &3u32.to_be_bytes())).is_err() || tls.flush().is_err() {
+            return;
+        }
+        let mut header = [0; 5];
+        if tls.read_exact(&mut header).is_ok() {
+            let mut seen = seen.lock().unwrap();
+            seen.extend_from_slice(&header);
+            let mut body = vec![0; 64];
+            if let Ok(n) = tls.read(&mut body) {
+                seen.extend_from_slice(&body[..n]);
+            }
+        }
+    });
+    let url = format!("postgres://scalectl@127.0.0.1:{port}/app");
+    let run = checklist_postgres(&url);
+    let err = String::from_utf8_lossy(&run.output.stderr).into_owned();
+    assert_eq!(run.output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the server asks for the password in the clear inside TLS whose certificate is not verified; refused"),
+        "{err}"
+    );
+    let sent = got.lock().unwrap().clone();
+    assert!(
+        !String::from_utf8_lossy(&sent).contains("hunter2"),
+        "the server received {sent:?}"
+    );
+}

@@ -287,9 +287,16 @@ fn open(
         .ssl
         .connector(target.root_cert.as_deref())
         .map_err(|e| SourceError(format!("{shown}: {e}")))?;
+    // Inside TLS, where the relay cannot look, the stream itself refuses a
+    // request for the password in the clear.
+    let connector = tls::Guarded::new(connector, allow_password);
     match config.connect(connector) {
         Ok(client) => Ok((client, relay)),
         Err(e) => Err(relay.refused(&shown, deadline).unwrap_or_else(|| {
+            let text = chain(&e);
+            if let Some(at) = text.find(tls::PASSWORD_REFUSED) {
+                return SourceError(format!("{shown}: {}", &text[at..]));
+            }
             let mut error = connect_error(&shown, &target.user, password.is_some(), &e);
             // Why the password file was passed over, where it would have helped.
             if let (None, Some(why)) = (&password, &secrets.pgpass_ignored) {

@@ -166,6 +166,150 @@ impl ServerCertVerifier for Unchecked {
     }
 }
 
+/// A TLS connector whose stream follows the server's messages inside the
+/// encryption, as the relay follows them outside it: a request for the
+/// password in the clear or as an MD5 hash is refused before it is
+/// answered (unless `allow_password`), and no message is larger than the
+/// relay allows.
+pub struct Guarded {
+    inner: MakeRustlsConnect,
+    allow_password: bool,
+}
+
+impl Guarded {
+    /// `inner`, guarded.
+    pub fn new(inner: MakeRustlsConnect, allow_password: bool) -> Self {
+        Self {
+            inner,
+            allow_password,
+        }
+    }
+}
+
+type Socket = postgres::Socket;
+type Inner = <MakeRustlsConnect as postgres::tls::MakeTlsConnect<Socket>>::TlsConnect;
+type InnerStream = <MakeRustlsConnect as postgres::tls::MakeTlsConnect<Socket>>::Stream;
+
+impl postgres::tls::MakeTlsConnect<Socket> for Guarded {
+    type Stream = GuardedStream;
+    type TlsConnect = GuardedConnect;
+    type Error = <MakeRustlsConnect as postgres::tls::MakeTlsConnect<Socket>>::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<GuardedConnect, Self::Error> {
+        Ok(GuardedConnect {
+            inner: postgres::tls::MakeTlsConnect::<Socket>::make_tls_connect(
+                &mut self.inner,
+                domain,
+            )?,
+            allow_password: self.allow_password,
+        })
+    }
+}
+
+/// [`Guarded`] for one connection.
+pub struct GuardedConnect {
+    inner: Inner,
+    allow_password: bool,
+}
+
+impl postgres::tls::TlsConnect<Socket> for GuardedConnect {
+    type Stream = GuardedStream;
+    type Error = <Inner as postgres::tls::TlsConnect<Socket>>::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<GuardedStream, Self::Error>> + Send>,
+    >;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        let allow_password = self.allow_password;
+        let handshake = postgres::tls::TlsConnect::<Socket>::connect(self.inner, stream);
+        Box::pin(async move {
+            handshake.await.map(|inner| GuardedStream {
+                inner,
+                framing: super::relay::Framing::header(),
+                allow_password,
+            })
+        })
+    }
+}
+
+/// A TLS stream whose decrypted messages are followed (see [`Guarded`]).
+pub struct GuardedStream {
+    inner: InnerStream,
+    framing: super::relay::Framing,
+    allow_password: bool,
+}
+
+/// How a refusal inside the encryption starts, so the connection error can
+/// be told from others.
+pub const PASSWORD_REFUSED: &str = "the server asks for the password";
+
+impl tokio::io::AsyncRead for GuardedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            std::task::Poll::Ready(Ok(())) => {
+                let read = &buf.filled()[before..];
+                match this.framing.inspect(read, this.allow_password) {
+                    Ok(()) => std::task::Poll::Ready(Ok(())),
+                    Err(super::relay::Refusal::Password(code)) => {
+                        std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::PermissionDenied,
+                            format!(
+                                "{PASSWORD_REFUSED} {} inside TLS whose certificate is not verified; refused, and the password was not sent (use sslmode=verify-full, or allow it with require_auth={} in the URL)",
+                                if code == 3 {
+                                    "in the clear"
+                                } else {
+                                    "as an MD5 hash"
+                                },
+                                if code == 3 { "password" } else { "md5" }
+                            ),
+                        )))
+                    }
+                    Err(_) => std::task::Poll::Ready(Err(std::io::Error::other(
+                        "the server announced a message larger than scalectl reads; refused",
+                    ))),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for GuardedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl postgres::tls::TlsStream for GuardedStream {
+    fn channel_binding(&self) -> postgres::tls::ChannelBinding {
+        self.inner.channel_binding()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
