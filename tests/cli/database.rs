@@ -212,30 +212,7 @@ fn the_checklist_is_measured_straight_from_postgresql_pgbouncer_and_redis() {
 
     // The primary offers TLS with a self-signed certificate: libpq's
     // default `prefer` encrypts, `verify-full` refuses the certificate.
-    let key = pg_dir.join("server.key");
-    let cert = pg_dir.join("server.crt");
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-x509",
-            "-days",
-            "2",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let (key, cert) = super::servers::self_signed(&pg_dir);
     let _ = Command::new("chown")
         .arg("postgres")
         .arg(&key)

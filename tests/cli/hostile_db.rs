@@ -323,6 +323,16 @@ fn backend(tag: u8, body: &[u8]) -> Vec<u8> {
 /// Declines TLS, reads the startup message and lets the client in, without
 /// a password; false when the client went away.
 fn startup(stream: &mut TcpStream) -> bool {
+    if !read_startup(stream) {
+        return false;
+    }
+    let mut answer = backend(b'R', &0u32.to_be_bytes());
+    answer.extend(backend(b'Z', b"I"));
+    stream.write_all(&answer).is_ok()
+}
+
+/// Declines TLS and reads the startup message; false when the client went away.
+fn read_startup(stream: &mut TcpStream) -> bool {
     let mut first = [0; 8];
     if stream.read_exact(&mut first).is_err() {
         return false;
@@ -334,12 +344,7 @@ fn startup(stream: &mut TcpStream) -> bool {
     }
     let length = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
     let mut rest = vec![0; length.saturating_sub(8)];
-    if stream.read_exact(&mut rest).is_err() {
-        return false;
-    }
-    let mut answer = backend(b'R', &0u32.to_be_bytes());
-    answer.extend(backend(b'Z', b"I"));
-    stream.write_all(&answer).is_ok()
+    stream.read_exact(&mut rest).is_ok()
 }
 
 /// A fake PostgreSQL: `then` runs after the first statement is received.
@@ -429,18 +434,7 @@ fn a_postgres_asking_for_the_password_in_the_clear_never_gets_it() {
         let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let seen = std::sync::Arc::clone(&got);
         let port = serve(move |mut stream| {
-            let mut first = [0; 8];
-            if stream.read_exact(&mut first).is_err() {
-                return;
-            }
-            if first == SSL_REQUEST
-                && (stream.write_all(b"N").is_err() || stream.read_exact(&mut first).is_err())
-            {
-                return;
-            }
-            let length = u32::from_be_bytes([first[0], first[1], first[2], first[3]]) as usize;
-            let mut rest = vec![0; length.saturating_sub(8)];
-            if stream.read_exact(&mut rest).is_err() {
+            if !read_startup(&mut stream) {
                 return;
             }
             let mut body = method.to_be_bytes().to_vec();
@@ -486,29 +480,7 @@ fn a_postgres_asking_for_the_password_in_the_clear_never_gets_it() {
 #[test]
 fn a_postgres_asking_for_the_password_in_the_clear_inside_tls_never_gets_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-x509",
-            "-days",
-            "2",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl (installed by .ci/run)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let (key, cert) = super::servers::self_signed(dir.path());
     use rustls::pki_types::pem::PemObject as _;
     let certs: Vec<_> =
         rustls::pki_types::CertificateDer::pem_slice_iter(&std::fs::read(&cert).unwrap())

@@ -233,6 +233,35 @@ pub fn postgres_dir() -> (tempfile::TempDir, PathBuf) {
     (dir, pg_dir)
 }
 
+/// A self-signed certificate for `localhost` and its key, made by openssl
+/// (installed by `.ci/run`) in `dir` as `server.crt` and `server.key`.
+pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, cert) = (dir.join("server.key"), dir.join("server.crt"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (installed by .ci/run)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (key, cert)
+}
+
 /// Whether a test must skip for want of `missing` packages: never in CI
 /// (`.ci/run` installs them), loudly elsewhere.
 pub fn skipped(test: &str, missing: &[&str]) -> bool {
